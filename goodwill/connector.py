@@ -1,0 +1,39 @@
+"""The contract every network connector implements (see ``connectors/``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Protocol, runtime_checkable
+
+from goodwill.models import OutgoingPost, Receipt
+
+__all__ = ["Connector"]
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """One channel's way out to its network.
+
+    Limits are class attributes so the drafter can fit text before anything is sent.
+    """
+
+    network: ClassVar[str]
+
+    def limit(self) -> int:
+        """The channel's text limit, in the units of ``goodwill.text.length``."""
+        ...
+
+    def publish(self, post: OutgoingPost) -> Receipt:
+        """Send one post.
+
+        Raises ``Transient`` (nothing was accepted; retry), ``RateLimited`` (retry at
+        ``reset_at``), ``AuthFailed`` (pause the channel), ``Rejected`` (permanent) or
+        ``UnknownOutcome`` (the request went out and no answer came: reconcile).
+        """
+        ...
+
+    def find_published(self, post: OutgoingPost) -> Receipt | None:
+        """Look on the network for ``post`` (after an unknown outcome); ``None`` if absent.
+
+        Raises the same errors as ``publish``.
+        """
+        ...

@@ -1,0 +1,205 @@
+"""News items: stored once per canonical URL, with same-story duplicates linked to the earliest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, or_, select
+
+from goodwill.models import Item
+from goodwill.store.schema import items
+
+if TYPE_CHECKING:
+    from goodwill.store import Store
+
+__all__ = ["ItemStore", "NewItem", "StoredTitle"]
+
+_CHUNK = 500  # well under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    url: str
+    title: str
+    title_key: str
+    source: str
+    author: str | None
+    summary: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTitle:
+    """What same-story detection needs of an item already stored."""
+
+    id: int
+    title_key: str
+    source: str
+    published_at: datetime | None
+    fetched_at: datetime
+    duplicate_of: int | None
+    drafted: bool
+
+
+def _item(row: Any) -> Item:
+    return Item(
+        id=row.id,
+        url=row.url,
+        title=row.title,
+        source=row.source,
+        author=row.author,
+        summary=row.summary,
+        published_at=row.published_at,
+        fetched_at=row.fetched_at,
+        duplicate_of=row.duplicate_of,
+    )
+
+
+class ItemStore:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """The subset of ``urls`` already stored."""
+        wanted = list(dict.fromkeys(urls))
+        found: set[str] = set()
+        brand = self._store.brand
+        with self._store.begin() as conn:
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                found.update(
+                    conn.scalars(
+                        select(items.c.url).where(items.c.brand == brand, items.c.url.in_(chunk))
+                    )
+                )
+        return found
+
+    def add(self, new: Sequence[NewItem], fetched_at: datetime) -> dict[str, int]:
+        """Insert items whose URL is not stored yet; return {url: id} of those inserted."""
+        if not new:
+            return {}
+        brand = self._store.brand
+        inserted: dict[str, int] = {}
+        with self._store.begin() as conn:
+            for i in range(0, len(new), _CHUNK):
+                chunk = new[i : i + _CHUNK]
+                urls = [n.url for n in chunk]
+                present = set(
+                    conn.scalars(
+                        select(items.c.url).where(items.c.brand == brand, items.c.url.in_(urls))
+                    )
+                )
+                rows = [
+                    {
+                        "brand": brand,
+                        "url": n.url,
+                        "title": n.title,
+                        "title_key": n.title_key,
+                        "source": n.source,
+                        "author": n.author,
+                        "summary": n.summary,
+                        "published_at": n.published_at,
+                        "fetched_at": fetched_at,
+                    }
+                    for n in chunk
+                    if n.url not in present
+                ]
+                if rows:
+                    conn.execute(items.insert(), rows)
+                    inserted.update(
+                        conn.execute(
+                            select(items.c.url, items.c.id).where(
+                                items.c.brand == brand,
+                                items.c.url.in_([r["url"] for r in rows]),
+                            )
+                        ).tuples()
+                    )
+        return inserted
+
+    def titles_since(self, since: datetime) -> list[StoredTitle]:
+        """Items published (or fetched, when undated) since ``since``: the dedupe window."""
+        brand = self._store.brand
+        with self._store.begin() as conn:
+            rows = conn.execute(
+                select(
+                    items.c.id,
+                    items.c.title_key,
+                    items.c.source,
+                    items.c.published_at,
+                    items.c.fetched_at,
+                    items.c.duplicate_of,
+                    items.c.drafted_at,
+                ).where(
+                    items.c.brand == brand,
+                    or_(
+                        items.c.published_at >= since,
+                        and_(items.c.published_at.is_(None), items.c.fetched_at >= since),
+                    ),
+                )
+            )
+            return [
+                StoredTitle(r.id, r.title_key, r.source, r.published_at, r.fetched_at,
+                            r.duplicate_of, r.drafted_at is not None)
+                for r in rows
+            ]
+
+    def link_duplicates(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Mark each ``(item_id, canonical_id)``: the item is the same story as the canonical one."""
+        pairs = list(pairs)
+        if not pairs:
+            return
+        with self._store.begin() as conn:
+            for item_id, canonical_id in pairs:
+                conn.execute(
+                    items.update().where(items.c.id == item_id).values(duplicate_of=canonical_id)
+                )
+
+    def undrafted(self, since: datetime) -> list[Item]:
+        """Canonical items not drafted yet and younger than ``since``, newest first."""
+        brand = self._store.brand
+        age = func.coalesce(items.c.published_at, items.c.fetched_at)
+        with self._store.begin() as conn:
+            rows = conn.execute(
+                select(items)
+                .where(
+                    items.c.brand == brand,
+                    items.c.drafted_at.is_(None),
+                    items.c.duplicate_of.is_(None),
+                    age >= since,
+                )
+                .order_by(age.desc(), items.c.id)
+            )
+            return [_item(r) for r in rows]
+
+    def mark_drafted(self, ids: Iterable[int], at: datetime) -> None:
+        ids = list(ids)
+        with self._store.begin() as conn:
+            for i in range(0, len(ids), _CHUNK):
+                conn.execute(
+                    items.update().where(items.c.id.in_(ids[i : i + _CHUNK])).values(drafted_at=at)
+                )
+
+    def get(self, item_id: int) -> Item | None:
+        with self._store.begin() as conn:
+            row = conn.execute(select(items).where(items.c.id == item_id)).first()
+            return _item(row) if row else None
+
+    def latest(self, limit: int = 20) -> list[Item]:
+        brand = self._store.brand
+        age = func.coalesce(items.c.published_at, items.c.fetched_at)
+        with self._store.begin() as conn:
+            rows = conn.execute(
+                select(items).where(items.c.brand == brand).order_by(age.desc(), items.c.id.desc())
+                .limit(limit)
+            )
+            return [_item(r) for r in rows]
+
+    def count(self) -> int:
+        with self._store.begin() as conn:
+            return int(
+                conn.scalar(select(func.count()).select_from(items).where(items.c.brand == self._store.brand))
+                or 0
+            )

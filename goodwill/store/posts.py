@@ -1,0 +1,407 @@
+"""Posts and their state machine; claims that make the ratio gate and the slot atomic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from goodwill.errors import GoodwillError, NotFound
+from goodwill.models import QUEUED_STATES, Kind, Post, PostState
+from goodwill.store.schema import channel_state, post_log, posts, slot_misses
+
+if TYPE_CHECKING:
+    from goodwill.store import Store
+
+__all__ = ["Choice", "PostStore"]
+
+_POST_FIELDS = tuple(f.name for f in fields(Post))
+#: States that occupy a slot: a slot is filled by at most one of these.
+FILLING_STATES = (PostState.PUBLISHING, PostState.PUBLISHED, PostState.UNKNOWN)
+#: Which review decisions are allowed from which states.
+_REVIEW_FROM = {
+    PostState.APPROVED: (PostState.DRAFT, PostState.REJECTED),
+    PostState.REJECTED: (PostState.DRAFT, PostState.APPROVED, PostState.HELD),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """What the publisher decided for a slot: the post to send, and promotions held on the way."""
+
+    post: Post | None
+    held: list[tuple[Post, str]]
+
+
+def _post(row: Any) -> Post:
+    values = {k: row[k] for k in _POST_FIELDS if k in row}
+    values["kind"] = Kind(values["kind"])
+    values["state"] = PostState(values["state"])
+    return Post(**values)
+
+
+class PostStore:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # ------------------------------------------------------------------ writing new posts
+
+    def add(self, new: Sequence[Post], now: datetime) -> list[int]:
+        """Insert posts; one already present (same item or own key on the channel) is skipped."""
+        ids: list[int] = []
+        brand = self._store.brand
+        with self._store.begin() as conn:
+            for post in new:
+                values = {k: getattr(post, k) for k in _POST_FIELDS if k not in ("id",)}
+                values.update(brand=brand, created_at=now, updated_at=now)
+                values["kind"] = str(post.kind)
+                values["state"] = str(post.state)
+                stmt = self._insert_ignore(conn).values(**values).returning(posts.c.id)
+                post_id = conn.scalar(stmt)
+                if post_id is not None:
+                    ids.append(post_id)
+                    conn.execute(
+                        insert(post_log).values(
+                            post_id=post_id, at=now, from_state=None, to_state=str(post.state),
+                            note=post.reason or f"created ({post.origin})",
+                        )
+                    )
+        return ids
+
+    @staticmethod
+    def _insert_ignore(conn: Connection) -> Any:
+        if conn.dialect.name == "postgresql":
+            return pg_insert(posts).on_conflict_do_nothing()
+        return sqlite_insert(posts).on_conflict_do_nothing()
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, post_id: int) -> Post:
+        with self._store.begin() as conn:
+            row = conn.execute(
+                select(posts).where(posts.c.brand == self._store.brand, posts.c.id == post_id)
+            ).mappings().first()
+        if row is None:
+            raise NotFound(f"no post with id {post_id}; `goodwill queue` lists them")
+        return _post(row)
+
+    def list(
+        self,
+        *,
+        states: Iterable[str] | None = None,
+        channel: str | None = None,
+        limit: int | None = None,
+    ) -> list[Post]:
+        query = select(posts).where(posts.c.brand == self._store.brand)
+        if states:
+            query = query.where(posts.c.state.in_([str(s) for s in states]))
+        if channel:
+            query = query.where(posts.c.channel == channel)
+        sort = func.coalesce(posts.c.published_at, posts.c.scheduled_for, posts.c.pinned_at)
+        query = query.order_by(sort.is_(None), sort, posts.c.id)
+        if limit:
+            query = query.limit(limit)
+        with self._store.begin() as conn:
+            return [_post(r) for r in conn.execute(query).mappings()]
+
+    def counts(self) -> dict[str, int]:
+        with self._store.begin() as conn:
+            rows = conn.execute(
+                select(posts.c.state, func.count())
+                .where(posts.c.brand == self._store.brand)
+                .group_by(posts.c.state)
+            ).tuples()
+            return {state: n for state, n in rows}
+
+    def queued(self, channel: str) -> list[Post]:
+        """Approved and held posts of a channel in priority order (oldest first)."""
+        with self._store.begin() as conn:
+            return self._queued(conn, channel)
+
+    def _queued(self, conn: Connection, channel: str) -> list[Post]:
+        rows = conn.execute(
+            select(posts)
+            .where(
+                posts.c.brand == self._store.brand,
+                posts.c.channel == channel,
+                posts.c.state.in_([str(s) for s in QUEUED_STATES]),
+            )
+            .order_by(posts.c.created_at, posts.c.id)
+        ).mappings()
+        return [_post(r) for r in rows]
+
+    def history(self, channel: str) -> list[tuple[Kind, bool]]:
+        """(kind, overridden) of every post that went out on the channel, in publish order."""
+        with self._store.begin() as conn:
+            return self._history(conn, channel)
+
+    def _history(self, conn: Connection, channel: str) -> list[tuple[Kind, bool]]:
+        rows = conn.execute(
+            select(posts.c.kind, posts.c.override)
+            .where(
+                posts.c.brand == self._store.brand,
+                posts.c.channel == channel,
+                posts.c.state.in_([str(s) for s in FILLING_STATES]),
+            )
+            .order_by(func.coalesce(posts.c.published_at, posts.c.updated_at), posts.c.id)
+        ).tuples()
+        return [(Kind(kind), override is not None) for kind, override in rows]
+
+    def published_between(self, channel: str, start: datetime, end: datetime) -> int:
+        with self._store.begin() as conn:
+            return self._published_between(conn, channel, start, end)
+
+    def _published_between(self, conn: Connection, channel: str, start: datetime, end: datetime) -> int:
+        return int(
+            conn.scalar(
+                select(func.count()).select_from(posts).where(
+                    posts.c.brand == self._store.brand,
+                    posts.c.channel == channel,
+                    posts.c.state.in_([str(s) for s in FILLING_STATES]),
+                    func.coalesce(posts.c.published_at, posts.c.updated_at) >= start,
+                    func.coalesce(posts.c.published_at, posts.c.updated_at) < end,
+                )
+            )
+            or 0
+        )
+
+    # ------------------------------------------------------------------ state changes
+
+    def review(self, ids: Iterable[int], decision: PostState, now: datetime, note: str | None = None) -> list[Post]:
+        """Approve or reject drafts; raises NotFound / GoodwillError naming the first bad id."""
+        allowed = _REVIEW_FROM[decision]
+        changed: list[Post] = []
+        with self._store.begin() as conn:
+            for post_id in ids:
+                row = conn.execute(
+                    select(posts).where(posts.c.brand == self._store.brand, posts.c.id == post_id)
+                ).mappings().first()
+                if row is None:
+                    raise NotFound(f"no post with id {post_id}; `goodwill queue` lists them")
+                post = _post(row)
+                if post.state == decision:
+                    continue
+                if post.state not in allowed:
+                    raise GoodwillError(
+                        f"post {post_id} is {post.state}; only "
+                        f"{' or '.join(str(s) for s in allowed)} posts can be {decision}"
+                    )
+                self._transition(conn, post, decision, now, reason=None, note=note or f"review: {decision}")
+                changed.append(replace(post, state=decision))
+        return changed
+
+    def _transition(
+        self,
+        conn: Connection,
+        post: Post,
+        to: PostState,
+        now: datetime,
+        *,
+        reason: str | None,
+        note: str | None = None,
+        expect: Sequence[PostState] | None = None,
+        **values: Any,
+    ) -> bool:
+        """Move one post to ``to`` if it is still in ``expect`` (default: its known state)."""
+        assert post.id is not None
+        expected = [str(s) for s in (expect or (post.state,))]
+        result = conn.execute(
+            update(posts)
+            .where(posts.c.id == post.id, posts.c.state.in_(expected))
+            .values(state=str(to), reason=reason, updated_at=now, **values)
+        )
+        if result.rowcount != 1:
+            return False
+        conn.execute(
+            insert(post_log).values(
+                post_id=post.id, at=now, from_state=str(post.state), to_state=str(to),
+                note=note if note is not None else reason,
+            )
+        )
+        return True
+
+    def set_schedule(self, plan: dict[int, tuple[datetime | None, str | None]], now: datetime) -> None:
+        """Store the projected slot (and the waiting reason) of queued posts."""
+        with self._store.begin() as conn:
+            for post_id, (when, reason) in plan.items():
+                conn.execute(
+                    update(posts)
+                    .where(posts.c.id == post_id, posts.c.state.in_([str(s) for s in QUEUED_STATES]))
+                    .values(scheduled_for=when, reason=reason)
+                )
+
+    def unpin(self, post: Post, reason: str, now: datetime) -> None:
+        with self._store.begin() as conn:
+            conn.execute(
+                update(posts).where(posts.c.id == post.id).values(pinned_at=None, reason=reason, updated_at=now)
+            )
+            conn.execute(insert(post_log).values(post_id=post.id, at=now, from_state=str(post.state),
+                                                 to_state=str(post.state), note=reason))
+
+    def claim(
+        self,
+        channel: str,
+        choose: Callable[[list[Post], list[tuple[Kind, bool]], int], Choice],
+        *,
+        slot_at: datetime | None,
+        day_start: datetime,
+        attempt_id: str,
+        lease_until: datetime,
+        now: datetime,
+    ) -> tuple[Post | None, list[tuple[Post, str]]]:
+        """Pick and claim the next post for a slot in ONE transaction.
+
+        The channel is locked (row lock on PostgreSQL; SQLite's IMMEDIATE transaction locks the
+        database), so the slot check, the daily count, the ratio history and the claim cannot
+        interleave with another publisher's. ``choose(queue, history, published_today)`` is pure.
+        """
+        brand = self._store.brand
+        with self._store.begin() as conn:
+            self._lock_channel(conn, channel)
+            if slot_at is not None:
+                filled = conn.scalar(
+                    select(func.count()).select_from(posts).where(
+                        posts.c.brand == brand,
+                        posts.c.channel == channel,
+                        posts.c.slot_at == slot_at,
+                    )
+                )
+                if filled:
+                    return None, []
+            queue = self._queued(conn, channel)
+            if not queue:
+                return None, []
+            choice = choose(
+                queue,
+                self._history(conn, channel),
+                self._published_between(conn, channel, day_start, now),
+            )
+            held: list[tuple[Post, str]] = []
+            for post, reason in choice.held:
+                if post.state != PostState.HELD or post.reason != reason:
+                    self._transition(conn, post, PostState.HELD, now, reason=reason,
+                                     expect=QUEUED_STATES)
+                held.append((post, reason))
+            if choice.post is None:
+                return None, held
+            claimed = self._transition(
+                conn, choice.post, PostState.PUBLISHING, now, reason=None,
+                note=f"claimed by attempt {attempt_id}" + (" (override)" if choice.post.override else ""),
+                expect=QUEUED_STATES, slot_at=slot_at, attempt_id=attempt_id, lease_until=lease_until,
+            )
+            if not claimed:
+                return None, held
+            return replace(choice.post, state=PostState.PUBLISHING, slot_at=slot_at,
+                           attempt_id=attempt_id), held
+
+    def _lock_channel(self, conn: Connection, channel: str) -> None:
+        brand = self._store.brand
+        key = and_(channel_state.c.brand == brand, channel_state.c.channel == channel)
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                pg_insert(channel_state).values(brand=brand, channel=channel).on_conflict_do_nothing()
+            )
+            conn.execute(select(channel_state.c.channel).where(key).with_for_update())
+        # SQLite: the transaction began IMMEDIATE, which already excludes other writers.
+
+    def finish(
+        self,
+        post: Post,
+        to: PostState,
+        now: datetime,
+        *,
+        reason: str | None = None,
+        **values: Any,
+    ) -> bool:
+        """Record the outcome of a claimed post (only by the attempt that claimed it)."""
+        assert post.id is not None
+        with self._store.begin() as conn:
+            if to in (PostState.APPROVED,):
+                values.setdefault("slot_at", None)  # the slot is free again
+            values.setdefault("lease_until", None)
+            result = conn.execute(
+                update(posts)
+                .where(
+                    posts.c.id == post.id,
+                    posts.c.state == str(PostState.PUBLISHING),
+                    posts.c.attempt_id == post.attempt_id,
+                )
+                .values(state=str(to), reason=reason, updated_at=now, **values)
+            )
+            if result.rowcount != 1:
+                return False
+            conn.execute(
+                insert(post_log).values(post_id=post.id, at=now, from_state=str(PostState.PUBLISHING),
+                                        to_state=str(to), note=reason)
+            )
+            return True
+
+    def log(self, post_id: int) -> list[dict[str, Any]]:
+        with self._store.begin() as conn:
+            return [
+                dict(r)
+                for r in conn.execute(
+                    select(post_log).where(post_log.c.post_id == post_id).order_by(post_log.c.id)
+                ).mappings()
+            ]
+
+    # ------------------------------------------------------------------ channels and slots
+
+    def channel_status(self, channel: str) -> dict[str, Any]:
+        with self._store.begin() as conn:
+            row = conn.execute(
+                select(channel_state).where(
+                    channel_state.c.brand == self._store.brand, channel_state.c.channel == channel
+                )
+            ).mappings().first()
+            return dict(row) if row else {}
+
+    def set_channel_status(self, channel: str, **values: Any) -> None:
+        brand = self._store.brand
+        with self._store.begin() as conn:
+            done = conn.execute(
+                update(channel_state)
+                .where(channel_state.c.brand == brand, channel_state.c.channel == channel)
+                .values(**values)
+            ).rowcount
+            if not done:
+                conn.execute(insert(channel_state).values(brand=brand, channel=channel, **values))
+
+    def record_missed(self, channel: str, slots: Sequence[datetime], waiting: int, now: datetime) -> list[datetime]:
+        """Record missed slots once each; return those newly recorded."""
+        recorded: list[datetime] = []
+        brand = self._store.brand
+        with self._store.begin() as conn:
+            for slot in slots:
+                ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(slot_misses)
+                result = conn.execute(
+                    ins.values(brand=brand, channel=channel, slot_at=slot, recorded_at=now,
+                               waiting=waiting).on_conflict_do_nothing()
+                )
+                if result.rowcount:
+                    recorded.append(slot)
+        return recorded
+
+    def missed(self, channel: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        query = select(slot_misses).where(slot_misses.c.brand == self._store.brand)
+        if channel:
+            query = query.where(slot_misses.c.channel == channel)
+        with self._store.begin() as conn:
+            return [dict(r) for r in conn.execute(query.order_by(slot_misses.c.slot_at.desc()).limit(limit)).mappings()]
+
+    def filled_slots(self, channel: str, since: datetime) -> set[datetime]:
+        with self._store.begin() as conn:
+            return set(
+                conn.scalars(
+                    select(posts.c.slot_at).where(
+                        posts.c.brand == self._store.brand,
+                        posts.c.channel == channel,
+                        posts.c.slot_at >= since,
+                    )
+                )
+            )
