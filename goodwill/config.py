@@ -452,7 +452,10 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
 
 def _error_lines(doc: _Document, exc: ValidationError, root: tuple[str, ...] = ()) -> Iterator[str]:
     for err in exc.errors(include_url=False):
-        loc = _data_path(doc.data, (*root, *err["loc"]))
+        raw = (*root, *err["loc"])
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            raw = (*raw, "network")  # pydantic points at the item; the culprit is its network
+        loc = _data_path(doc.data, raw)
         line = _line_for(doc.lines, loc)
         yield f"{doc.path}:{line}: {_dotted(loc)}: {_message(err, doc, loc)}"
 

@@ -1,0 +1,1 @@
+"""Prefect flows: thin composition over ``goodwill`` (the core holds the logic)."""

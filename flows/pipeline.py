@@ -1,0 +1,116 @@
+"""The flows: ingest, draft, publish, and a cycle running the three.
+
+Each flow reads the config afresh, so an edit takes effect at the next run; an invalid edit
+fails that run fast (and emits ``goodwill.config.invalid``) while the schedule keeps going.
+Tasks are coarse (one per step, never one per feed): a task run costs ~16 ms here.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.artifacts import create_table_artifact
+
+from flows.events import PrefectSink
+from goodwill import app
+from goodwill.app import CycleResult
+from goodwill.config import Config
+from goodwill.drafting import DraftResult
+from goodwill.ingest import IngestResult
+from goodwill.publishing import PublishResult
+
+__all__ = ["cycle_flow", "draft_flow", "ingest_flow", "publish_flow"]
+
+
+def _config(config_dir: str) -> Config:
+    return app.load(Path(config_dir), PrefectSink())
+
+
+# The store, not Prefect's cache, decides what is new: never cache these tasks.
+@task(name="ingest-sources", cache_policy=NO_CACHE)
+def ingest_task(config: Config) -> IngestResult:
+    return app.ingest_step(config, PrefectSink())
+
+
+@task(name="draft-posts", cache_policy=NO_CACHE)
+def draft_task(config: Config) -> DraftResult:
+    return app.draft_step(config, PrefectSink())
+
+
+# No retries: a publish that failed after sending must be reconciled, never blindly repeated.
+@task(name="publish-due", cache_policy=NO_CACHE)
+def publish_task(config: Config, channel: str | None = None) -> PublishResult:
+    return app.publish_step(config, PrefectSink(), channel=channel)
+
+
+def _items_artifact(config: Config, result: IngestResult) -> None:
+    if not result.new:
+        return
+    create_table_artifact(
+        key=f"{_slug(config.brand.name)}-new-items",
+        table=[{"source": s, "title": t, "url": u} for s, t, u in result.new[:200]],
+        description=f"{result.new_items} new items from {result.sources} sources "
+        f"({result.failed} failed)",
+    )
+
+
+def _queue_artifact(config: Config) -> None:
+    store = app.open_store(config)
+    try:
+        posts = store.posts.list(states=("draft", "approved", "held"), limit=200)
+    finally:
+        store.close()
+    rows = [
+        {"id": p.id, "channel": p.channel, "category": p.category, "state": str(p.state),
+         "scheduled_for": p.scheduled_for.astimezone(config.brand.tz).strftime("%a %d %b %H:%M")
+         if p.scheduled_for else "", "text": p.text[:140], "reason": p.reason or ""}
+        for p in posts
+    ]
+    create_table_artifact(key=f"{_slug(config.brand.name)}-queue", table=rows or [{"queue": "empty"}],
+                          description=f"{len(rows)} posts waiting")
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "brand"
+
+
+@flow(name="goodwill-ingest", timeout_seconds=timedelta(minutes=15).total_seconds())
+def ingest_flow(config_dir: str = "config") -> IngestResult:
+    """Fetch every source and store new items."""
+    config = _config(config_dir)
+    result = ingest_task(config)
+    _items_artifact(config, result)
+    return result
+
+
+@flow(name="goodwill-draft")
+def draft_flow(config_dir: str = "config") -> DraftResult:
+    """Draft posts from new items and queue the owner's posts."""
+    config = _config(config_dir)
+    result = draft_task(config)
+    _queue_artifact(config)
+    return result
+
+
+@flow(name="goodwill-publish")
+def publish_flow(config_dir: str = "config", channel: str | None = None) -> PublishResult:
+    """Publish every post that is due."""
+    config = _config(config_dir)
+    result = publish_task(config, channel)
+    _queue_artifact(config)
+    return result
+
+
+@flow(name="goodwill-cycle")
+def cycle_flow(config_dir: str = "config") -> CycleResult:
+    """One full cycle: ingest, draft, publish what is due."""
+    config = _config(config_dir)
+    ingested = ingest_task(config)
+    _items_artifact(config, ingested)
+    drafted = draft_task(config)
+    published = publish_task(config)
+    _queue_artifact(config)
+    return CycleResult(ingested, drafted, published, {"ratio": config.policy.ratio})

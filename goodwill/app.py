@@ -1,0 +1,109 @@
+"""The steps of a cycle, each opening what it needs: what the CLI (``--no-prefect``) and the
+Prefect flows both call, so the two paths run the very same code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from goodwill.config import Config, load_config
+from goodwill.drafting import DraftResult, draft
+from goodwill.events import EventSink, resource
+from goodwill.ingest import IngestResult, ingest
+from goodwill.publishing import ConnectorFactory, PublishResult, project_queue, publish_due
+from goodwill.store import Store
+
+__all__ = ["CycleResult", "cycle_step", "draft_step", "ingest_step", "open_store", "publish_step"]
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_store(config: Config) -> Store:
+    return Store.open(config.brand.name, config.dir)
+
+
+def default_connectors() -> ConnectorFactory:
+    from connectors import connector_for
+
+    return connector_for
+
+
+def load(config_dir: str | Path, sink: EventSink | None = None) -> Config:
+    """Load the config; an invalid one emits ``goodwill.config.invalid`` before raising."""
+    from goodwill.errors import ConfigError
+
+    try:
+        return load_config(config_dir)
+    except ConfigError as exc:
+        if sink is not None:
+            sink.emit("goodwill.config.invalid", resource(Path(config_dir).name or "config"),
+                      {"errors": exc.errors[:20], "config_dir": str(config_dir)})
+        raise
+
+
+def ingest_step(config: Config, sink: EventSink, *, now: datetime | None = None,
+                on_fetched: Callable[[str], None] | None = None) -> IngestResult:
+    store = open_store(config)
+    try:
+        return ingest(config, store, now or now_utc(), sink, on_fetched)
+    finally:
+        store.close()
+
+
+def draft_step(config: Config, sink: EventSink, *, now: datetime | None = None) -> DraftResult:
+    store = open_store(config)
+    try:
+        when = now or now_utc()
+        result = draft(config, store, when, sink)
+        for channel in config.channels:
+            project_queue(config, store, channel, when)
+        return result
+    finally:
+        store.close()
+
+
+def publish_step(config: Config, sink: EventSink, *, now: datetime | None = None,
+                 connectors: ConnectorFactory | None = None,
+                 channel: str | None = None) -> PublishResult:
+    store = open_store(config)
+    try:
+        if channel:
+            config.channel(channel)  # NotFound names the channels
+        return publish_due(config, store, now or now_utc(), sink, connectors or default_connectors(),
+                           only_channel=channel)
+    finally:
+        store.close()
+
+
+@dataclass
+class CycleResult:
+    ingest: IngestResult
+    draft: DraftResult
+    publish: PublishResult
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ratio": self.extra.get("ratio"),
+            "ingested": self.ingest.new_items,
+            "drafted": self.draft.drafted,
+            "published": self.publish.published,
+            "held": self.publish.held,
+            "failed": self.publish.failed,
+        }
+
+
+def cycle_step(config: Config, sink: EventSink, *, now: datetime | None = None,
+               connectors: ConnectorFactory | None = None,
+               on_fetched: Callable[[str], None] | None = None) -> CycleResult:
+    """Ingest, draft, then publish what is due: one full cycle."""
+    when = now or now_utc()
+    ingested = ingest_step(config, sink, now=when, on_fetched=on_fetched)
+    drafted = draft_step(config, sink, now=when)
+    published = publish_step(config, sink, now=when, connectors=connectors)
+    return CycleResult(ingested, drafted, published, {"ratio": config.policy.ratio})

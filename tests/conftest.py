@@ -1,0 +1,89 @@
+"""Shared fixtures: a sample config copy, stores on SQLite and PostgreSQL, Prefect's home."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_CONFIG = ROOT / "config"
+
+# Keep Prefect (imported by some tests) out of the user's home and quiet, before any import.
+os.environ.setdefault("PREFECT_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"goodwill-tests-prefect-{os.getpid()}"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.pop("GOODWILL_DATABASE_URL", None)
+os.environ.pop("GOODWILL_CONFIG", None)
+
+POSTGRES_URL = os.environ.get("GOODWILL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def corpora_dir() -> Path | None:
+    """``../shared/corpora`` beside the project, or $GOODWILL_CORPORA; None when absent."""
+    env = os.environ.get("GOODWILL_CORPORA")
+    for candidate in ([Path(env)] if env else []) + [ROOT.parent / "shared" / "corpora"]:
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, brand: str) -> Path:
+    """A private copy of the shipped sample config, under a brand name unique to the test."""
+    target = tmp_path / "config"
+    target.mkdir()
+    for src in SAMPLE_CONFIG.glob("*.yaml"):
+        shutil.copy(src, target / src.name)
+    brand_file = target / "brand.yaml"
+    text = brand_file.read_text(encoding="utf-8")
+    brand_file.write_text(text.replace("name: Hazel & Pine Studio", f"name: {brand}", 1), encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (dropped at the end)."""
+    try:
+        import psycopg
+
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except Exception as exc:  # no server on this machine
+        if os.environ.get("GOODWILL_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL required but unreachable at {POSTGRES_URL}: {exc}")
+        pytest.skip(f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__}); set GOODWILL_TEST_POSTGRES_URL")
+    name = f"goodwill_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        from sqlalchemy import create_engine  # noqa: F401  (engines are disposed by tests)
+
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every store test runs on a SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'goodwill.db'}"
+    return str(request.getfixturevalue("postgres_database"))
+
+
+@pytest.fixture
+def use_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("GOODWILL_DATABASE_URL", database_url)
+    return database_url
+
+
+@pytest.fixture
+def brand() -> str:
+    """A brand name unique to the test: rows of different tests never meet in a shared database."""
+    return f"Test Studio {uuid.uuid4().hex[:8]}"
