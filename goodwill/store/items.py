@@ -115,7 +115,7 @@ class ItemStore:
                                 items.c.brand == brand,
                                 items.c.url.in_([r["url"] for r in rows]),
                             )
-                        ).tuples()
+                        )
                     )
         return inserted
 

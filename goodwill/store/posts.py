@@ -115,7 +115,7 @@ class PostStore:
                 select(posts.c.state, func.count())
                 .where(posts.c.brand == self._store.brand)
                 .group_by(posts.c.state)
-            ).tuples()
+            )
             return {state: n for state, n in rows}
 
     def queued(self, channel: str) -> list[Post]:
@@ -149,7 +149,7 @@ class PostStore:
                 posts.c.state.in_([str(s) for s in FILLING_STATES]),
             )
             .order_by(func.coalesce(posts.c.published_at, posts.c.updated_at), posts.c.id)
-        ).tuples()
+        )
         return [(Kind(kind), override is not None) for kind, override in rows]
 
     def published_between(self, channel: str, start: datetime, end: datetime) -> int:
@@ -229,10 +229,13 @@ class PostStore:
         """Store the projected slot (and the waiting reason) of queued posts."""
         with self._store.begin() as conn:
             for post_id, (when, reason) in plan.items():
+                values: dict[str, Any] = {"scheduled_for": when}
+                if reason is not None:  # else keep the last reason (a retry, a hold) on show
+                    values["reason"] = reason
                 conn.execute(
                     update(posts)
                     .where(posts.c.id == post_id, posts.c.state.in_([str(s) for s in QUEUED_STATES]))
-                    .values(scheduled_for=when, reason=reason)
+                    .values(**values)
                 )
 
     def unpin(self, post: Post, reason: str, now: datetime) -> None:
@@ -364,13 +367,12 @@ class PostStore:
     def set_channel_status(self, channel: str, **values: Any) -> None:
         brand = self._store.brand
         with self._store.begin() as conn:
-            done = conn.execute(
-                update(channel_state)
-                .where(channel_state.c.brand == brand, channel_state.c.channel == channel)
-                .values(**values)
-            ).rowcount
-            if not done:
-                conn.execute(insert(channel_state).values(brand=brand, channel=channel, **values))
+            ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(channel_state)
+            conn.execute(
+                ins.values(brand=brand, channel=channel, **values).on_conflict_do_update(
+                    index_elements=[channel_state.c.brand, channel_state.c.channel], set_=values
+                )
+            )
 
     def record_missed(self, channel: str, slots: Sequence[datetime], waiting: int, now: datetime) -> list[datetime]:
         """Record missed slots once each; return those newly recorded."""
