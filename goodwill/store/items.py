@@ -110,7 +110,8 @@ class ItemStore:
                 if rows:
                     conn.execute(items.insert(), rows)
                     inserted.update(
-                        conn.execute(
+                        (url, id_)
+                        for url, id_ in conn.execute(
                             select(items.c.url, items.c.id).where(
                                 items.c.brand == brand,
                                 items.c.url.in_([r["url"] for r in rows]),
