@@ -37,7 +37,7 @@ class Output:
         self.as_json = as_json
         from rich.console import Console
 
-        self.console = Console(highlight=False, soft_wrap=False)
+        self.console = Console(highlight=False, soft_wrap=True)
         self.err = Console(stderr=True, highlight=False)
 
     def line(self, text: str = "", style: str | None = None) -> None:

@@ -121,10 +121,10 @@ def _show(out: Any, config: Any, store: Any, lines: list[dict[str, Any]]) -> Non
     from goodwill import text as textlib
 
     out.line("")
-    out.line("What went out (first post per channel, exactly as written):")
+    out.line("What went out (the first shared news per channel, exactly as written):")
     shown: set[str] = set()
     for record in lines:
-        if record["channel"] in shown:
+        if record["channel"] in shown or record["category"] != "curated":
             continue
         shown.add(record["channel"])
         channel = config.channel(record["channel"])

@@ -59,9 +59,9 @@ def _template(config: Config, network: str, category: str) -> str:
     return DEFAULT_TEMPLATES["curated" if category == "curated" else "own"]
 
 
-def _render(source: str, **values: Any) -> str:
+def _render(template: str, /, **values: Any) -> str:
     try:
-        rendered = _env.from_string(source).render(**values)
+        rendered = _env.from_string(template).render(**values)
     except TemplateError as exc:
         raise ConfigError(f"voice.yaml: template cannot be rendered: {exc}") from None
     # Templates are written by people: tidy the spaces they leave around empty parts.
@@ -118,7 +118,7 @@ def _opener(config: Config, category: str, seen: int) -> str:
 def draft(config: Config, store: Store, now: datetime, sink: EventSink) -> DraftResult:
     """Draft curated posts from young undrafted items, and sync the owner's own posts."""
     result = DraftResult()
-    result.own = sync_own_posts(config, store, now)
+    result.own = sync_own_posts(config, store, now, result.skipped)
     since = now - config.policy.max_item_age
     sources = {s.name: s for s in config.sources}
     items = [
@@ -187,8 +187,11 @@ def own_post_text(config: Config, channel: Any, post: OwnPost | None, *, text: s
     return body
 
 
-def sync_own_posts(config: Config, store: Store, now: datetime) -> int:
-    """Queue the owner's posts from posts.yaml that are in season; one per key and channel."""
+def sync_own_posts(config: Config, store: Store, now: datetime, problems: list[str]) -> int:
+    """Queue the owner's posts from posts.yaml that are in season; one per key and channel.
+
+    A post that cannot fit a channel is left out there, with the reason added to ``problems``.
+    """
     tz = config.brand.tz
     today = now.astimezone(tz).date()
     new: list[Post] = []
@@ -199,8 +202,12 @@ def sync_own_posts(config: Config, store: Store, now: datetime) -> int:
             continue
         for channel in _channels_for(config, own.channels, own.category):
             pinned = own.at if own.at is None or own.at.tzinfo else own.at.replace(tzinfo=tz)
-            text = own_post_text(config, channel, own, text=own.text, link=own.link,
-                                 category=own.category)
+            try:
+                text = own_post_text(config, channel, own, text=own.text, link=own.link,
+                                     category=own.category)
+            except DraftError as exc:
+                problems.append(exc.message)
+                continue
             new.append(
                 Post(
                     channel=channel.name, network=channel.network, category=own.category,
