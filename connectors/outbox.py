@@ -1,4 +1,4 @@
-"""The ``outbox`` network: posts appended to a local JSON Lines file (the default and the dry run)."""
+"""The ``outbox`` network: posts appended to a local JSON Lines file (default and dry run)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,7 @@ class OutboxConnector:
             except ValueError:
                 continue  # a torn last line from a crash
             if record.get("post_id") == post.post_id and record.get("channel") == post.channel:
-                return Receipt(f"outbox:{post.post_id}", None,
-                               datetime.fromisoformat(record["published_at"]))
+                return Receipt(
+                    f"outbox:{post.post_id}", None, datetime.fromisoformat(record["published_at"])
+                )
         return None

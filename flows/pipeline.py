@@ -11,8 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
 
 from flows.events import PrefectSink
 from goodwill import app
@@ -60,17 +60,28 @@ def _items_artifact(config: Config, result: IngestResult) -> None:
 def _queue_artifact(config: Config) -> None:
     store = app.open_store(config)
     try:
-        posts = store.posts.list(states=("draft", "approved", "held"), limit=200)
+        posts = store.posts.find(states=("draft", "approved", "held"), limit=200)
     finally:
         store.close()
     rows = [
-        {"id": p.id, "channel": p.channel, "category": p.category, "state": str(p.state),
-         "scheduled_for": p.scheduled_for.astimezone(config.brand.tz).strftime("%a %d %b %H:%M")
-         if p.scheduled_for else "", "text": p.text[:140], "reason": p.reason or ""}
+        {
+            "id": p.id,
+            "channel": p.channel,
+            "category": p.category,
+            "state": str(p.state),
+            "scheduled_for": p.scheduled_for.astimezone(config.brand.tz).strftime("%a %d %b %H:%M")
+            if p.scheduled_for
+            else "",
+            "text": p.text[:140],
+            "reason": p.reason or "",
+        }
         for p in posts
     ]
-    create_table_artifact(key=f"{_slug(config.brand.name)}-queue", table=rows or [{"queue": "empty"}],
-                          description=f"{len(rows)} posts waiting")
+    create_table_artifact(
+        key=f"{_slug(config.brand.name)}-queue",
+        table=rows or [{"queue": "empty"}],
+        description=f"{len(rows)} posts waiting",
+    )
 
 
 def _slug(name: str) -> str:

@@ -26,23 +26,38 @@ def deployments(config_dir: Path) -> list[Any]:
     brand = config.brand.name
     return [
         ingest_flow.to_deployment(
-            name="ingest", schedules=[Cron(INGEST_CRON, timezone=tz)], parameters=params,
-            concurrency_limit=1, tags=["goodwill", brand],
+            name="ingest",
+            schedules=[Cron(INGEST_CRON, timezone=tz)],
+            parameters=params,
+            concurrency_limit=1,
+            tags=["goodwill", brand],
             description="Fetch every source; new items emit goodwill.items.ingested.",
         ),
         draft_flow.to_deployment(
-            name="draft", parameters=params, concurrency_limit=1, tags=["goodwill", brand],
-            triggers=[DeploymentEventTrigger(expect={"goodwill.items.ingested"},
-                                             match={"goodwill.brand": brand})],
+            name="draft",
+            parameters=params,
+            concurrency_limit=1,
+            tags=["goodwill", brand],
+            triggers=[
+                DeploymentEventTrigger(
+                    expect={"goodwill.items.ingested"}, match={"goodwill.brand": brand}
+                )
+            ],
             description="Draft posts when new items arrive.",
         ),
         publish_flow.to_deployment(
-            name="publish", schedules=[Cron(PUBLISH_CRON, timezone=tz)], parameters=params,
-            concurrency_limit=1, tags=["goodwill", brand],
+            name="publish",
+            schedules=[Cron(PUBLISH_CRON, timezone=tz)],
+            parameters=params,
+            concurrency_limit=1,
+            tags=["goodwill", brand],
             description="Publish whatever is due in its slot, through the ratio gate.",
         ),
         cycle_flow.to_deployment(
-            name="cycle", parameters=params, concurrency_limit=1, tags=["goodwill", brand],
+            name="cycle",
+            parameters=params,
+            concurrency_limit=1,
+            tags=["goodwill", brand],
             description="One full cycle on demand (Run from the UI).",
         ),
     ]

@@ -41,13 +41,21 @@ def load(config_dir: str | Path, sink: EventSink | None = None) -> Config:
         return load_config(config_dir)
     except ConfigError as exc:
         if sink is not None:
-            sink.emit("goodwill.config.invalid", resource(Path(config_dir).name or "config"),
-                      {"errors": exc.errors[:20], "config_dir": str(config_dir)})
+            sink.emit(
+                "goodwill.config.invalid",
+                resource(Path(config_dir).name or "config"),
+                {"errors": exc.errors[:20], "config_dir": str(config_dir)},
+            )
         raise
 
 
-def ingest_step(config: Config, sink: EventSink, *, now: datetime | None = None,
-                on_fetched: Callable[[str], None] | None = None) -> IngestResult:
+def ingest_step(
+    config: Config,
+    sink: EventSink,
+    *,
+    now: datetime | None = None,
+    on_fetched: Callable[[str], None] | None = None,
+) -> IngestResult:
     store = open_store(config)
     try:
         return ingest(config, store, now or now_utc(), sink, on_fetched)
@@ -67,15 +75,26 @@ def draft_step(config: Config, sink: EventSink, *, now: datetime | None = None) 
         store.close()
 
 
-def publish_step(config: Config, sink: EventSink, *, now: datetime | None = None,
-                 connectors: ConnectorFactory | None = None,
-                 channel: str | None = None) -> PublishResult:
+def publish_step(
+    config: Config,
+    sink: EventSink,
+    *,
+    now: datetime | None = None,
+    connectors: ConnectorFactory | None = None,
+    channel: str | None = None,
+) -> PublishResult:
     store = open_store(config)
     try:
         if channel:
             config.channel(channel)  # NotFound names the channels
-        return publish_due(config, store, now or now_utc(), sink, connectors or default_connectors(),
-                           only_channel=channel)
+        return publish_due(
+            config,
+            store,
+            now or now_utc(),
+            sink,
+            connectors or default_connectors(),
+            only_channel=channel,
+        )
     finally:
         store.close()
 
@@ -98,9 +117,14 @@ class CycleResult:
         }
 
 
-def cycle_step(config: Config, sink: EventSink, *, now: datetime | None = None,
-               connectors: ConnectorFactory | None = None,
-               on_fetched: Callable[[str], None] | None = None) -> CycleResult:
+def cycle_step(
+    config: Config,
+    sink: EventSink,
+    *,
+    now: datetime | None = None,
+    connectors: ConnectorFactory | None = None,
+    on_fetched: Callable[[str], None] | None = None,
+) -> CycleResult:
     """Ingest, draft, then publish what is due: one full cycle."""
     when = now or now_utc()
     ingested = ingest_step(config, sink, now=when, on_fetched=on_fetched)

@@ -48,7 +48,9 @@ class Output:
         if self.as_json:
             sys.stdout.write(json.dumps(value, default=_json_default, ensure_ascii=False) + "\n")
 
-    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    def table(
+        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
+    ) -> None:
         if self.as_json:
             return
         from rich.table import Table
@@ -98,14 +100,17 @@ def _prepare_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 
-def _progress(out: Output, total: int, label: str) -> tuple[Callable[[str], None] | None, Callable[[], None]]:
+def _progress(
+    out: Output, total: int, label: str
+) -> tuple[Callable[[str], None] | None, Callable[[], None]]:
     """A progress bar on stderr for long work (only on a terminal, never with --json)."""
     if out.as_json or not out.err.is_terminal or total < 2:
         return None, lambda: None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=out.err,
-                        transient=True)
+    progress = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), console=out.err, transient=True
+    )
     task = progress.add_task(label, total=total)
     progress.start()
     return (lambda _name: progress.advance(task)), progress.stop
@@ -192,13 +197,24 @@ def cmd_items(args: argparse.Namespace, out: Output) -> int:
     config = _load(args)
     store = open_store(config)
     items = store.items.latest(args.limit)
-    rows = [
-        {"id": i.id, "source": i.source, "title": i.title, "url": i.url, "author": i.author,
-         "published_at": i.published_at}
+    rows: list[dict[str, Any]] = [
+        {
+            "id": i.id,
+            "source": i.source,
+            "title": i.title,
+            "url": i.url,
+            "author": i.author,
+            "published_at": i.published_at,
+        }
         for i in items
     ]
-    out.table(["id", "source", "published", "title"],
-              [[r["id"], r["source"], _local(r["published_at"], config.brand.tz), r["title"]] for r in rows])
+    out.table(
+        ["id", "source", "published", "title"],
+        [
+            [r["id"], r["source"], _local(r["published_at"], config.brand.tz), r["title"]]
+            for r in rows
+        ],
+    )
     out.json(rows)
     return EXIT_OK
 
@@ -212,8 +228,11 @@ def cmd_draft(args: argparse.Namespace, out: Output) -> int:
 
 def _print_draft(out: Output, result: Any) -> None:
     per = ", ".join(f"{k} {v}" for k, v in result.per_channel.items() if v)
-    out.line(f"Drafted {result.drafted} posts" + (f" ({per})" if per else "")
-             + (f"; {result.own} own posts queued" if result.own else ""))
+    out.line(
+        f"Drafted {result.drafted} posts"
+        + (f" ({per})" if per else "")
+        + (f"; {result.own} own posts queued" if result.own else "")
+    )
     for line in result.skipped[:10]:
         out.line(f"  ! {line}", style="yellow")
 
@@ -226,8 +245,10 @@ def cmd_publish(args: argparse.Namespace, out: Output) -> int:
 
 
 def _print_publish(out: Output, result: Any) -> None:
-    out.line(f"Published {result.published}, held {result.held}, failed {result.failed}, "
-             f"unknown {result.unknown}")
+    out.line(
+        f"Published {result.published}, held {result.held}, failed {result.failed}, "
+        f"unknown {result.unknown}"
+    )
     for line in result.lines:
         out.line(f"  {line}")
 
@@ -254,13 +275,22 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
         config.channel(args.channel)
     store = open_store(config)
     states = args.state or ["draft", "approved", "held", "publishing", "unknown"]
-    posts = store.posts.list(states=states, channel=args.channel, limit=args.limit)
+    posts = store.posts.find(states=states, channel=args.channel, limit=args.limit)
     rows = [_post_json(p) for p in posts]
     out.table(
         ["id", "channel", "category", "state", "when", "text", "reason"],
-        [[p.id, p.channel, p.category, p.state,
-          _local(p.published_at or p.scheduled_for, config.brand.tz),
-          _preview(p.text), p.reason] for p in posts],
+        [
+            [
+                p.id,
+                p.channel,
+                p.category,
+                p.state,
+                _local(p.published_at or p.scheduled_for, config.brand.tz),
+                _preview(p.text),
+                p.reason,
+            ]
+            for p in posts
+        ],
     )
     if not posts:
         out.line("The queue is empty." if not args.state else "No posts in that state.")
@@ -275,9 +305,17 @@ def _preview(text: str, width: int = 70) -> str:
 
 def _post_json(p: Any) -> dict[str, Any]:
     return {
-        "id": p.id, "channel": p.channel, "category": p.category, "kind": str(p.kind),
-        "state": str(p.state), "text": p.text, "link": p.link, "credit": p.credit,
-        "scheduled_for": p.scheduled_for, "published_at": p.published_at, "reason": p.reason,
+        "id": p.id,
+        "channel": p.channel,
+        "category": p.category,
+        "kind": str(p.kind),
+        "state": str(p.state),
+        "text": p.text,
+        "link": p.link,
+        "credit": p.credit,
+        "scheduled_for": p.scheduled_for,
+        "published_at": p.published_at,
+        "reason": p.reason,
     }
 
 
@@ -293,10 +331,13 @@ def _review(args: argparse.Namespace, out: Output, decision: str) -> int:
     changed = store.posts.review(args.ids, PostState(decision), now)
     for post in changed:
         if decision == "approved":
-            LoggingSink().emit("goodwill.post.approved", resource(config.brand.name, post.channel, post.id), {})
+            LoggingSink().emit(
+                "goodwill.post.approved", resource(config.brand.name, post.channel, post.id), {}
+            )
     for channel in {p.channel for p in changed}:
         project_queue(config, store, config.channel(channel), now)
-    out.line(f"{decision.capitalize()} {len(changed)} post(s): {', '.join(str(p.id) for p in changed) or '-'}")
+    ids = ", ".join(str(p.id) for p in changed) or "-"
+    out.line(f"{decision.capitalize()} {len(changed)} post(s): {ids}")
     out.json({"ids": [p.id for p in changed], "state": decision})
     return EXIT_OK
 
@@ -325,11 +366,20 @@ def cmd_post(args: argparse.Namespace, out: Output) -> int:
     kind = config.policy.kind_of(args.category)
     if args.override and not (args.at and kind == "promotion"):
         raise UsageError("--override is for posting a promotion by hand: use it with --at")
-    text = own_post_text(config, channel, None, text=args.text, link=args.link, category=args.category)
+    text = own_post_text(
+        config, channel, None, text=args.text, link=args.link, category=args.category
+    )
     store = open_store(config)
     post = Post(
-        channel=channel.name, network=channel.network, category=args.category, kind=kind,
-        text=text, link=args.link, state=PostState.APPROVED, origin="own", pinned_at=pinned,
+        channel=channel.name,
+        network=channel.network,
+        category=args.category,
+        kind=kind,
+        text=text,
+        link=args.link,
+        state=PostState.APPROVED,
+        origin="own",
+        pinned_at=pinned,
         override=args.override,
     )
     [post_id] = store.posts.add([post], now)
@@ -338,8 +388,11 @@ def cmd_post(args: argparse.Namespace, out: Output) -> int:
     when = _local(saved.scheduled_for, config.channel_tz(channel)) or "when a slot frees up"
     out.line(f"{post_id}")
     if not out.as_json:
-        out.err.print(f"Queued post {post_id} on {channel.name} for {when}"
-                      + (f" ({saved.reason})" if saved.reason else ""), markup=False)
+        out.err.print(
+            f"Queued post {post_id} on {channel.name} for {when}"
+            + (f" ({saved.reason})" if saved.reason else ""),
+            markup=False,
+        )
     out.json({"id": post_id})
     return EXIT_OK
 
@@ -350,7 +403,9 @@ def _parse_at(value: str, tz: Any, now: datetime) -> datetime:
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"--at {value!r} is not ISO 8601 (e.g. 2026-12-01T09:30) or 'now'") from None
+        raise UsageError(
+            f"--at {value!r} is not ISO 8601 (e.g. 2026-12-01T09:30) or 'now'"
+        ) from None
     return when.replace(tzinfo=tz) if when.tzinfo is None else when
 
 
@@ -375,23 +430,43 @@ def cmd_serve(args: argparse.Namespace, out: Output) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="DIR", default=argparse.SUPPRESS,
-                        help="config folder (default ./config or $GOODWILL_CONFIG)")
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="print one JSON value as the last line of stdout")
-    common.add_argument("--no-prefect", action="store_true", default=argparse.SUPPRESS,
-                        help="run the steps in-process, without Prefect")
-    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="log what happens (debug)")
+    common.add_argument(
+        "--config",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="config folder (default ./config or $GOODWILL_CONFIG)",
+    )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print one JSON value as the last line of stdout",
+    )
+    common.add_argument(
+        "--no-prefect",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="run the steps in-process, without Prefect",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log what happens (debug)",
+    )
 
     parser = argparse.ArgumentParser(
-        prog="goodwill", parents=[common],
+        prog="goodwill",
+        parents=[common],
         description="Be worth following: share credited industry news, promote yourself rarely.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    def add(name: str, func: Callable[[argparse.Namespace, Output], int], help: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace, Output], int], help: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=help, description=help)
         p.set_defaults(func=func)
         return p
@@ -401,7 +476,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     add("check", cmd_check, "validate the config")
     p = add("demo", cmd_demo, "run one full cycle on bundled sample feeds, offline, into an outbox")
-    p.add_argument("--days", type=int, default=7, help="play this many days of posting slots (default 7)")
+    p.add_argument(
+        "--days", type=int, default=7, help="play this many days of posting slots (default 7)"
+    )
     p.add_argument("--dir", help="work in this folder instead of a new temporary one")
     add("run", cmd_run, "one full cycle: ingest, draft, publish what is due")
     add("ingest", cmd_ingest, "fetch and store new items from all sources")
@@ -409,9 +486,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     add("draft", cmd_draft, "draft posts from new items")
     p = add("queue", cmd_queue, "list posts")
-    p.add_argument("--state", action="append",
-                   choices=["draft", "approved", "held", "publishing", "published", "rejected",
-                            "failed", "unknown"], help="only posts in this state (repeatable)")
+    p.add_argument(
+        "--state",
+        action="append",
+        choices=[
+            "draft",
+            "approved",
+            "held",
+            "publishing",
+            "published",
+            "rejected",
+            "failed",
+            "unknown",
+        ],
+        help="only posts in this state (repeatable)",
+    )
     p.add_argument("--channel", help="only this channel")
     p.add_argument("--limit", type=int, default=None)
     p = add("approve", cmd_approve, "approve drafts")
@@ -424,8 +513,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", required=True)
     p.add_argument("--link")
     p.add_argument("--at", help="ISO 8601 time or 'now' (default: the next free slot)")
-    p.add_argument("--override", metavar="REASON",
-                   help="post a promotion at --at even if the ratio rule says not yet (recorded)")
+    p.add_argument(
+        "--override",
+        metavar="REASON",
+        help="post a promotion at --at even if the ratio rule says not yet (recorded)",
+    )
     p = add("publish", cmd_publish, "publish every post that is due")
     p.add_argument("--channel", help="only this channel")
     add("serve", cmd_serve, "serve all deployments on their schedules and triggers")
@@ -435,11 +527,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name, default in (("config", None), ("json", False), ("no_prefect", False), ("verbose", False)):
+    for name, default in (
+        ("config", None),
+        ("json", False),
+        ("no_prefect", False),
+        ("verbose", False),
+    ):
         if not hasattr(args, name):
             setattr(args, name, default)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     out = Output(args.json)
     try:
         code: int = args.func(args, out)
@@ -455,8 +554,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"goodwill: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("goodwill: interrupted; nothing half-done is lost (posts in flight are reconciled)",
-              file=sys.stderr)
+        print(
+            "goodwill: interrupted; nothing half-done is lost (posts in flight are reconciled)",
+            file=sys.stderr,
+        )
         return 130
 
 

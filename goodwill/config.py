@@ -2,7 +2,8 @@
 
 Files in the config folder: ``brand.yaml``, ``sources.yaml``, ``channels.yaml`` (required);
 ``voice.yaml``, ``policy.yaml``, ``posts.yaml`` (optional, sensible defaults). Unknown keys are
-errors (typos must not be silently ignored). Credentials are references (``env:NAME``), never values.
+errors (typos must not be silently ignored). Credentials are references (``env:NAME``),
+never values.
 """
 
 from __future__ import annotations
@@ -47,7 +48,14 @@ __all__ = [
     "parse_duration",
 ]
 
-CONFIG_FILES = ("brand.yaml", "sources.yaml", "channels.yaml", "voice.yaml", "policy.yaml", "posts.yaml")
+CONFIG_FILES = (
+    "brand.yaml",
+    "sources.yaml",
+    "channels.yaml",
+    "voice.yaml",
+    "policy.yaml",
+    "posts.yaml",
+)
 REQUIRED_FILES = ("brand.yaml", "sources.yaml", "channels.yaml")
 
 # --------------------------------------------------------------------------- value types
@@ -198,7 +206,8 @@ class _ChannelBase(_Model):
     @property
     def style(self) -> str:
         """The network whose text rules drafts follow (its own, except for previews)."""
-        return str(getattr(self, "network"))
+        network: str = self.network  # type: ignore[attr-defined]  # each subclass declares it
+        return network
 
 
 class OutboxChannel(_ChannelBase):
@@ -270,7 +279,12 @@ class Voice(_Model):
 
     language: str | None = None
     openers: dict[str, list[str]] = {
-        "curated": ["Worth a read:", "Good one from the industry:", "Interesting:", "This caught our eye:"]
+        "curated": [
+            "Worth a read:",
+            "Good one from the industry:",
+            "Interesting:",
+            "This caught our eye:",
+        ]
     }
     templates: dict[str, dict[str, str]] = {}
     hashtags: dict[str, list[str]] = {}
@@ -420,7 +434,9 @@ def _load_yaml(path: Path) -> _Document:
     return _Document(path, data, lines)
 
 
-def _construct(node: yaml.Node, at: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int], path: Path) -> Any:
+def _construct(
+    node: yaml.Node, at: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int], path: Path
+) -> Any:
     lines[at] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -465,10 +481,8 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     out: list[str | int] = []
     cur = data
     for part in loc:
-        if isinstance(cur, list) and isinstance(part, int) and part < len(cur):
-            out.append(part)
-            cur = cur[part]
-        elif isinstance(cur, dict) and part in cur:
+        in_list = isinstance(cur, list) and isinstance(part, int) and part < len(cur)
+        if in_list or (isinstance(cur, dict) and part in cur):
             out.append(part)
             cur = cur[part]
         elif isinstance(cur, dict) and isinstance(part, str) and part != cur.get("network"):
@@ -499,11 +513,11 @@ def _message(err: Any, doc: _Document, loc: tuple[str | int, ...]) -> str:
     if kind == "missing":
         return "required key is missing; add it"
     if kind == "union_tag_invalid":
-        return (
-            "unknown network; use one of x, facebook, linkedin, mastodon, bluesky, outbox"
-        )
+        return "unknown network; use one of x, facebook, linkedin, mastodon, bluesky, outbox"
     if kind == "union_tag_not_found":
-        return "network is missing; add network: x | facebook | linkedin | mastodon | bluesky | outbox"
+        return (
+            "network is missing; add network: x | facebook | linkedin | mastodon | bluesky | outbox"
+        )
     if kind == "literal_error":
         return f"{err['msg'].lower()}"
     message = str(err["msg"])
@@ -514,19 +528,36 @@ def _known_keys(doc: _Document, loc: tuple[str | int, ...]) -> list[str]:
     """The keys allowed where ``loc`` points: the model whose fields best match the siblings."""
     parent: Any = doc.data
     for part in loc[:-1]:
-        parent = parent[part] if isinstance(parent, dict | list) else None
+        parent = parent[part] if isinstance(parent, dict | list) else None  # type: ignore[index]
     if not isinstance(parent, dict):
         return []
     siblings = set(parent) - {loc[-1]}
     models: list[type[BaseModel]] = [
-        Brand, SourcesFile, Source, Filters, ChannelsFile, Voice, Policy, Category,
-        PostsFile, OwnPost, OutboxChannel, MastodonChannel, BlueskyChannel, XChannel,
-        FacebookChannel, LinkedInChannel,
+        Brand,
+        SourcesFile,
+        Source,
+        Filters,
+        ChannelsFile,
+        Voice,
+        Policy,
+        Category,
+        PostsFile,
+        OwnPost,
+        OutboxChannel,
+        MastodonChannel,
+        BlueskyChannel,
+        XChannel,
+        FacebookChannel,
+        LinkedInChannel,
     ]
     network = parent.get("network")
     if network:
-        models = [m for m in models if m.model_fields.get("network") is not None
-                  and network in str(m.model_fields["network"].annotation)]
+        models = [
+            m
+            for m in models
+            if m.model_fields.get("network") is not None
+            and network in str(m.model_fields["network"].annotation)
+        ]
     best = max(models, key=lambda m: len(siblings & set(m.model_fields)), default=None)
     return sorted(best.model_fields) if best else []
 
@@ -623,8 +654,11 @@ def _cross_check(
             err("posts.yaml", ("posts", i, "category"), unknown_category(post.category))
         for j, name in enumerate(post.channels or []):
             if name not in channel_names:
-                err("posts.yaml", ("posts", i, "channels", j),
-                    f"unknown channel {name!r}; channels: {', '.join(sorted(channel_names))}")
+                err(
+                    "posts.yaml",
+                    ("posts", i, "channels", j),
+                    f"unknown channel {name!r}; channels: {', '.join(sorted(channel_names))}",
+                )
         if post.start and post.end and post.end < post.start:
             err("posts.yaml", ("posts", i, "end"), "end is before start")
     for cat in voice.openers:

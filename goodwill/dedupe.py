@@ -13,8 +13,12 @@ __all__ = ["StoryIndex", "title_key", "title_tokens"]
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _STOPWORDS = frozenset(
-    "a an the and or of for to in on at by with from is are was be its it this that as new "
-    "how why what your you our we le la les de des du et un une".split()
+    " ".join(
+        (
+            "a an the and or of for to in on at by with from is are was be its it this that as new",
+            "how why what your you our we le la les de des du et un une",
+        )
+    ).split()
 )
 #: Jaccard similarity of title words above which two titles are the same story.
 SAME_STORY = 0.75

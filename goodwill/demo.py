@@ -34,7 +34,9 @@ def _point_sources_at(config_dir: Path, base_url: str) -> None:
     path = config_dir / "sources.yaml"
     text = path.read_text(encoding="utf-8")
     for source in load_config(config_dir).sources:
-        text = text.replace(f"url: {source.url}", f"url: {base_url.rstrip('/')}/{_slug(source.name)}.xml", 1)
+        text = text.replace(
+            f"url: {source.url}", f"url: {base_url.rstrip('/')}/{_slug(source.name)}.xml", 1
+        )
     path.write_text(text, encoding="utf-8")
 
 
@@ -58,8 +60,11 @@ def run_demo(args: Namespace, out: Any) -> int:
     with serve_samples(now) as base_url:
         _point_sources_at(config_dir, base_url)
         out.line(f"Demo folder: {work}")
-        out.line("1. One full cycle (ingest, draft, publish what is due)"
-                 + (" as Prefect flows" if not args.no_prefect else " in-process") + " ...")
+        out.line(
+            "1. One full cycle (ingest, draft, publish what is due)"
+            + (" as Prefect flows" if not args.no_prefect else " in-process")
+            + " ..."
+        )
         from goodwill.cli import _steps
 
         result = _steps(args).cycle(config_dir)
@@ -71,8 +76,10 @@ def run_demo(args: Namespace, out: Any) -> int:
 
     config = load(config_dir)
     ing = result.ingest
-    out.line(f"   ingested {ing.new_items} new items from {ing.sources} sources "
-             f"({ing.duplicates} same-story duplicates linked, {ing.failed} failed)")
+    out.line(
+        f"   ingested {ing.new_items} new items from {ing.sources} sources "
+        f"({ing.duplicates} same-story duplicates linked, {ing.failed} failed)"
+    )
     out.line(f"   drafted {result.draft.drafted} posts, queued {result.draft.own} of your own")
     published = result.publish.published
     held_ids: set[int] = set()
@@ -84,34 +91,51 @@ def run_demo(args: Namespace, out: Any) -> int:
     sink = RecordingSink()
     from connectors import connector_for
 
-    times = sorted({
-        s for ch in config.channels
-        for s in slot_times(ch.weekly_slots, config.channel_tz(ch), now, now + timedelta(days=args.days))
-    })
+    times = sorted(
+        {
+            s
+            for ch in config.channels
+            for s in slot_times(
+                ch.weekly_slots, config.channel_tz(ch), now, now + timedelta(days=args.days)
+            )
+        }
+    )
     for when in times:
         res = publish_due(config, store, when + timedelta(seconds=1), sink, connector_for)
         published += res.published
         failed += res.failed
-    for name, resource, payload in sink.events:
+    for name, resource, _payload in sink.events:
         if name == "goodwill.post.held":
             held_ids.add(int(resource["goodwill.post"]))
 
     outbox = config.resolve_path(config.channels[0].path)
-    lines = [json.loads(x) for x in outbox.read_text(encoding="utf-8").splitlines()] if outbox.exists() else []
+    lines = (
+        [json.loads(x) for x in outbox.read_text(encoding="utf-8").splitlines()]
+        if outbox.exists()
+        else []
+    )
     _show(out, config, store, lines)
-    waiting = store.posts.list(states=("draft",))
+    waiting = store.posts.find(states=("draft",))
     elapsed = time.perf_counter() - started
     out.line("")
-    out.line(f"Published {published} posts on {len({x['channel'] for x in lines})} channels; "
-             f"{len(held_ids)} promotion(s) held until enough value posts went out; "
-             f"{len(waiting)} draft(s) wait for your review; {failed} failed.")
+    out.line(
+        f"Published {published} posts on {len({x['channel'] for x in lines})} channels; "
+        f"{len(held_ids)} promotion(s) held until enough value posts went out; "
+        f"{len(waiting)} draft(s) wait for your review; {failed} failed."
+    )
     out.line(f"Outbox: {outbox}")
     out.line(f"Try: goodwill queue --config {config_dir}   (demo took {elapsed:.1f} s)")
-    out.json({
-        "outbox": str(outbox), "ratio": config.policy.ratio, "ingested": ing.new_items,
-        "drafted": result.draft.drafted, "published": published, "held": len(held_ids),
-        "failed": failed,
-    })
+    out.json(
+        {
+            "outbox": str(outbox),
+            "ratio": config.policy.ratio,
+            "ingested": ing.new_items,
+            "drafted": result.draft.drafted,
+            "published": published,
+            "held": len(held_ids),
+            "failed": failed,
+        }
+    )
     store.close()
     return 0 if not failed else 1
 
@@ -129,15 +153,19 @@ def _show(out: Any, config: Any, store: Any, lines: list[dict[str, Any]]) -> Non
         shown.add(record["channel"])
         channel = config.channel(record["channel"])
         used = textlib.length(record["text"], channel.style)
-        out.line(f"--- {record['channel']} ({channel.style}, {used}/{textlib.limit(channel.style)}) "
-                 f"[{record['category']}]")
+        out.line(
+            f"--- {record['channel']} ({channel.style}, {used}/{textlib.limit(channel.style)}) "
+            f"[{record['category']}]"
+        )
         out.line(record["text"])
     out.line("")
     out.line("Sequence per channel (v = value, P = promotion):")
     for channel in config.channels:
-        seq = "".join("P" if r["kind"] == "promotion" else "v" for r in lines if r["channel"] == channel.name)
+        seq = "".join(
+            "P" if r["kind"] == "promotion" else "v" for r in lines if r["channel"] == channel.name
+        )
         kinds = Counter(r["category"] for r in lines if r["channel"] == channel.name)
         detail = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
         out.line(f"  {channel.name:<16} {seq or '(nothing yet)'}  {detail}")
-    for post in store.posts.list(states=("held",)):
+    for post in store.posts.find(states=("held",)):
         out.line(f"  held {post.channel} #{post.id}: {post.reason}")

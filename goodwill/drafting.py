@@ -29,8 +29,9 @@ DEFAULT_TEMPLATES = {
     "own": "{{ text }}{% if link %}\n\n{{ link }}{% endif %}{{ hashtags }}",
 }
 
-_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                     keep_trailing_newline=False)
+_env = ImmutableSandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+)
 
 
 @dataclass
@@ -75,7 +76,9 @@ def _hashtags(config: Config, category: str) -> str:
     return "".join(f" #{t.lstrip('#')}" for t in tags)
 
 
-def compose_curated(config: Config, channel: Any, item: Item, source: Source, opener: str) -> tuple[str, str]:
+def compose_curated(
+    config: Config, channel: Any, item: Item, source: Source, opener: str
+) -> tuple[str, str]:
     """The post text and the credit for a curated item on one channel; raises DraftError."""
     credit = credit_for(source, item, channel.style)
     template = _template(config, channel.style, "curated")
@@ -83,8 +86,16 @@ def compose_curated(config: Config, channel: Any, item: Item, source: Source, op
     limit = _limit(channel)
 
     def render(commentary: str, title: str) -> str:
-        return _render(template, commentary=commentary, title=title, link=item.url,
-                       credit=credit, hashtags=hashtags, source=source.name, author=item.author or "")
+        return _render(
+            template,
+            commentary=commentary,
+            title=title,
+            link=item.url,
+            credit=credit,
+            hashtags=hashtags,
+            source=source.name,
+            author=item.author or "",
+        )
 
     try:
         body = textlib.fit(render, opener, item.title, _length_network(channel), limit)
@@ -122,7 +133,8 @@ def draft(config: Config, store: Store, now: datetime, sink: EventSink) -> Draft
     since = now - config.policy.max_item_age
     sources = {s.name: s for s in config.sources}
     items = [
-        i for i in store.items.undrafted(since)
+        i
+        for i in store.items.undrafted(since)
         if i.source in sources and _passes_filters(config, sources[i.source], i)
     ]
     items.sort(key=lambda i: _score(i, sources[i.source], now), reverse=True)
@@ -130,9 +142,9 @@ def draft(config: Config, store: Store, now: datetime, sink: EventSink) -> Draft
     for channel in config.channels:
         if not channel.enabled or not config.channel_takes(channel, "curated"):
             continue
-        pending = len(store.posts.list(states=("draft", "approved", "held"), channel=channel.name))
+        pending = len(store.posts.find(states=("draft", "approved", "held"), channel=channel.name))
         room = max(0, config.policy.max_queued - pending)
-        posted_before = len(store.posts.list(channel=channel.name))
+        posted_before = len(store.posts.find(channel=channel.name))
         new_posts: list[Post] = []
         for item in items:
             if len(new_posts) >= room:
@@ -147,8 +159,14 @@ def draft(config: Config, store: Store, now: datetime, sink: EventSink) -> Draft
                 continue
             new_posts.append(
                 Post(
-                    channel=channel.name, network=channel.network, category="curated",
-                    kind=Kind.VALUE, text=body, link=item.url, credit=credit, item_id=item.id,
+                    channel=channel.name,
+                    network=channel.network,
+                    category="curated",
+                    kind=Kind.VALUE,
+                    text=body,
+                    link=item.url,
+                    credit=credit,
+                    item_id=item.id,
                     state=PostState.DRAFT if channel.review == "required" else PostState.APPROVED,
                     origin="draft",
                 )
@@ -173,12 +191,28 @@ def _score(item: Item, source: Source, now: datetime) -> float:
     return source.weight / (1.0 + hours / 12)
 
 
-def own_post_text(config: Config, channel: Any, post: OwnPost | None, *, text: str, link: str | None,
-                  category: str) -> str:
+def own_post_text(
+    config: Config,
+    channel: Any,
+    post: OwnPost | None,
+    *,
+    text: str,
+    link: str | None,
+    category: str,
+) -> str:
     """The final text of an owner's post on a channel; raises DraftError if it cannot fit."""
     template = _template(config, channel.style, category)
-    body = _render(template, text=text, link=link or "", hashtags=_hashtags(config, category),
-                   commentary="", title=text, credit="", source="", author="")
+    body = _render(
+        template,
+        text=text,
+        link=link or "",
+        hashtags=_hashtags(config, category),
+        commentary="",
+        title=text,
+        credit="",
+        source="",
+        author="",
+    )
     limit = _limit(channel)
     if textlib.length(body, _length_network(channel)) > limit:
         used = textlib.length(body, _length_network(channel))
@@ -203,16 +237,24 @@ def sync_own_posts(config: Config, store: Store, now: datetime, problems: list[s
         for channel in _channels_for(config, own.channels, own.category):
             pinned = own.at if own.at is None or own.at.tzinfo else own.at.replace(tzinfo=tz)
             try:
-                text = own_post_text(config, channel, own, text=own.text, link=own.link,
-                                     category=own.category)
+                text = own_post_text(
+                    config, channel, own, text=own.text, link=own.link, category=own.category
+                )
             except DraftError as exc:
                 problems.append(exc.message)
                 continue
             new.append(
                 Post(
-                    channel=channel.name, network=channel.network, category=own.category,
-                    kind=config.policy.kind_of(own.category), text=text, link=own.link,
-                    state=PostState.APPROVED, origin="config", own_key=own.key, pinned_at=pinned,
+                    channel=channel.name,
+                    network=channel.network,
+                    category=own.category,
+                    kind=config.policy.kind_of(own.category),
+                    text=text,
+                    link=own.link,
+                    state=PostState.APPROVED,
+                    origin="config",
+                    own_key=own.key,
+                    pinned_at=pinned,
                 )
             )
     return len(store.posts.add(new, now))
@@ -223,4 +265,3 @@ def _channels_for(config: Config, names: Sequence[str] | None, category: str) ->
     if names is not None:
         chosen = [c for c in chosen if c.name in names]
     return chosen
-

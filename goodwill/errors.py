@@ -9,11 +9,11 @@
     │   └── ParseError                   the body is not a feed we can read
     ├── DraftError (ValueError)          a draft cannot be made, e.g. it cannot fit the network
     └── ConnectorError                   raised by connectors only, translated at their boundary
-        ├── Transient                    retry with backoff (connection refused before sending, 5xx known unsent)
+        ├── Transient                    nothing was accepted (e.g. connection refused): retry
         ├── RateLimited                  retry at ``reset_at``
         ├── AuthFailed                   pause the channel, keep the posts
         ├── Rejected                     permanent: duplicate, too long, forbidden content
-        └── UnknownOutcome               the request went out and no answer came: reconcile, never blind-retry
+        └── UnknownOutcome               sent, no answer: reconcile, never blind-retry
 
 Nothing above a connector catches a third-party exception: connectors translate them here.
 """

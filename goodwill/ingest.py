@@ -87,23 +87,41 @@ def ingest(
             result.failed += 1
             result.failures[source.name] = exc.message
             new_states.append(
-                replace(previous, last_fetched_at=now, last_status="failed", last_error=exc.message,
-                        failures=previous.failures + 1)
+                replace(
+                    previous,
+                    last_fetched_at=now,
+                    last_status="failed",
+                    last_error=exc.message,
+                    failures=previous.failures + 1,
+                )
             )
             continue
         assert isinstance(outcome, RetrievedFeed)
         if entries is None:
             result.not_modified += 1
             new_states.append(
-                replace(previous, last_fetched_at=now, last_success_at=now, last_status="not_modified",
-                        last_error=None, failures=0)
+                replace(
+                    previous,
+                    last_fetched_at=now,
+                    last_success_at=now,
+                    last_status="not_modified",
+                    last_error=None,
+                    failures=0,
+                )
             )
             continue
         result.fetched += 1
         new_states.append(
-            replace(previous, etag=outcome.etag, last_modified=outcome.last_modified,
-                    last_fetched_at=now, last_success_at=now, last_status="ok", last_error=None,
-                    failures=0)
+            replace(
+                previous,
+                etag=outcome.etag,
+                last_modified=outcome.last_modified,
+                last_fetched_at=now,
+                last_success_at=now,
+                last_status="ok",
+                last_error=None,
+                failures=0,
+            )
         )
         candidates.extend(_normalise(entries, source, now))
 
@@ -124,7 +142,9 @@ def _entries(outcome: RetrievedFeed | FetchError, source: Source) -> list[Parsed
         raise outcome
     if outcome.not_modified or outcome.body is None:
         return None
-    feed = parse_feed(outcome.body, url=outcome.final_url or source.url, content_type=outcome.content_type)
+    feed = parse_feed(
+        outcome.body, url=outcome.final_url or source.url, content_type=outcome.content_type
+    )
     return feed.entries
 
 
@@ -152,8 +172,9 @@ def _normalise(entries: list[ParsedEntry], source: Source, now: datetime) -> lis
     return out
 
 
-def _store_new(config: Config, store: Store, candidates: list[NewItem], now: datetime,
-               result: IngestResult) -> int:
+def _store_new(
+    config: Config, store: Store, candidates: list[NewItem], now: datetime, result: IngestResult
+) -> int:
     """Store items not seen before and link same-story duplicates to the earliest source."""
     unique: dict[str, NewItem] = {}
     for item in candidates:

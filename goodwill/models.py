@@ -28,7 +28,7 @@ class Kind(StrEnum):
 
 
 class PostState(StrEnum):
-    """``draft → approved → publishing → published``, or ``rejected``, ``held``, ``failed``, ``unknown``."""
+    """``draft → approved → publishing → published``; or rejected, held, failed, unknown."""
 
     DRAFT = "draft"
     APPROVED = "approved"

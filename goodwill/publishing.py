@@ -60,8 +60,12 @@ class PublishResult:
     lines: list[str] = field(default_factory=list)  # human summary, one line per event
 
     def as_json(self) -> dict[str, int]:
-        return {"published": self.published, "held": self.held, "failed": self.failed,
-                "unknown": self.unknown}
+        return {
+            "published": self.published,
+            "held": self.held,
+            "failed": self.failed,
+            "unknown": self.unknown,
+        }
 
 
 def publish_due(
@@ -101,8 +105,9 @@ def _publish_channel(
     status = store.posts.channel_status(channel.name)
     paused_until = status.get("paused_until")
     if paused_until and paused_until > now:
+        why = status.get("paused_reason")
         result.lines.append(
-            f"{channel.name}: paused until {paused_until:%Y-%m-%d %H:%M} UTC: {status.get('paused_reason')}"
+            f"{channel.name}: paused until {paused_until:%Y-%m-%d %H:%M} UTC: {why}"
         )
         return
     tz = config.channel_tz(channel)
@@ -116,25 +121,52 @@ def _publish_channel(
     cap = channel.max_per_day or config.policy.max_per_day
 
     # Pinned posts first (own posts with --at), then the current slot.
-    for pinned in [p for p in store.posts.queued(channel.name) if p.pinned_at and p.pinned_at <= now]:
+    for pinned in [
+        p for p in store.posts.queued(channel.name) if p.pinned_at and p.pinned_at <= now
+    ]:
         assert pinned.pinned_at is not None
         if pinned.pinned_at + grace < now and pinned.override is None:
-            store.posts.unpin(pinned, "its time passed while Goodwill was not running; "
-                              "moved to the next free slot", now)
+            store.posts.unpin(
+                pinned,
+                "its time passed while Goodwill was not running; moved to the next free slot",
+                now,
+            )
             continue
         connector = connector or connector_for(channel, config)
-        _claim_and_send(config, store, channel, now, sink, connector, result,
-                        _chooser(gate, only=pinned.id, cap=None), slot_at=None, day_start=day_start)
+        _claim_and_send(
+            config,
+            store,
+            channel,
+            now,
+            sink,
+            connector,
+            result,
+            _chooser(gate, only=pinned.id, cap=None),
+            slot_at=None,
+            day_start=day_start,
+        )
 
     slot = current_slot(slots, tz, now, grace)
     if slot is not None:
         connector = connector or connector_for(channel, config)
-        _claim_and_send(config, store, channel, now, sink, connector, result,
-                        _chooser(gate, only=None, cap=cap), slot_at=slot, day_start=day_start)
+        _claim_and_send(
+            config,
+            store,
+            channel,
+            now,
+            sink,
+            connector,
+            result,
+            _chooser(gate, only=None, cap=cap),
+            slot_at=slot,
+            day_start=day_start,
+        )
     del brand
 
 
-def _chooser(gate: RatioGate, *, only: int | None, cap: int | None) -> Callable[[list[Post], list[tuple[Kind, bool]], int], Choice]:
+def _chooser(
+    gate: RatioGate, *, only: int | None, cap: int | None
+) -> Callable[[list[Post], list[tuple[Kind, bool]], int], Choice]:
     """The pure decision for one slot: the first queued post the gate allows."""
 
     def choose(queue: list[Post], history: list[tuple[Kind, bool]], today: int) -> Choice:
@@ -172,21 +204,35 @@ def _claim_and_send(
     brand = config.brand.name
     attempt = uuid.uuid4().hex
     post, held = store.posts.claim(
-        channel.name, choose, slot_at=slot_at, day_start=day_start, attempt_id=attempt,
-        lease_until=now + LEASE, now=now,
+        channel.name,
+        choose,
+        slot_at=slot_at,
+        day_start=day_start,
+        attempt_id=attempt,
+        lease_until=now + LEASE,
+        now=now,
     )
     for held_post, reason in held:
         result.held += 1
         result.lines.append(f"{channel.name}: held post {held_post.id}: {reason}")
         if held_post.state != PostState.HELD or held_post.reason != reason:
-            sink.emit("goodwill.post.held", resource(brand, channel.name, held_post.id),
-                      {"reason": reason, "category": held_post.category})
+            sink.emit(
+                "goodwill.post.held",
+                resource(brand, channel.name, held_post.id),
+                {"reason": reason, "category": held_post.category},
+            )
     if post is None:
         return
     assert post.id is not None
     outgoing = OutgoingPost(
-        post_id=post.id, channel=channel.name, network=channel.network, category=post.category,
-        kind=post.kind, text=post.text, link=post.link, credit=post.credit,
+        post_id=post.id,
+        channel=channel.name,
+        network=channel.network,
+        category=post.category,
+        kind=post.kind,
+        text=post.text,
+        link=post.link,
+        credit=post.credit,
         idempotency_key=f"goodwill-{brand}-{post.id}",
     )
     res = resource(brand, channel.name, post.id)
@@ -199,16 +245,27 @@ def _claim_and_send(
         return
     except RateLimited as exc:
         until = exc.reset_at or now + timedelta(minutes=15)
-        store.posts.finish(post, PostState.APPROVED, now, reason=f"rate limited until {until:%H:%M} UTC")
+        store.posts.finish(
+            post, PostState.APPROVED, now, reason=f"rate limited until {until:%H:%M} UTC"
+        )
         _pause(config, store, channel, until, f"rate limited: {exc.message}", sink, result)
         return
     except AuthFailed as exc:
         store.posts.finish(post, PostState.APPROVED, now, reason=f"waiting: {exc.message}")
-        _pause(config, store, channel, now + timedelta(days=3650), f"credentials: {exc.message}",
-               sink, result)
+        _pause(
+            config,
+            store,
+            channel,
+            now + timedelta(days=3650),
+            f"credentials: {exc.message}",
+            sink,
+            result,
+        )
         return
     except Rejected as exc:
-        store.posts.finish(post, PostState.FAILED, now, reason=f"{channel.network} refused: {exc.message}")
+        store.posts.finish(
+            post, PostState.FAILED, now, reason=f"{channel.network} refused: {exc.message}"
+        )
         result.failed += 1
         result.lines.append(f"{channel.name}: post {post.id} failed: {exc.message}")
         sink.emit("goodwill.post.failed", res, {"reason": exc.message})
@@ -218,22 +275,43 @@ def _claim_and_send(
         return
     except Exception as exc:  # a connector bug: the request may have gone out
         logger.exception("connector %s raised unexpectedly", channel.network)
-        _unknown(store, post, now, f"unexpected {type(exc).__name__}", sink, res, result, channel.name)
+        _unknown(
+            store, post, now, f"unexpected {type(exc).__name__}", sink, res, result, channel.name
+        )
         return
     store.posts.finish(
-        post, PostState.PUBLISHED, now, remote_id=receipt.remote_id, remote_url=receipt.url,
+        post,
+        PostState.PUBLISHED,
+        now,
+        remote_id=receipt.remote_id,
+        remote_url=receipt.url,
         published_at=receipt.published_at or now,
     )
     result.published += 1
     where = f" at {receipt.url}" if receipt.url else ""
     result.lines.append(f"{channel.name}: published post {post.id} ({post.category}){where}")
-    sink.emit("goodwill.post.published", res,
-              {"remote_id": receipt.remote_id, "url": receipt.url, "category": post.category,
-               "kind": str(post.kind)})
+    sink.emit(
+        "goodwill.post.published",
+        res,
+        {
+            "remote_id": receipt.remote_id,
+            "url": receipt.url,
+            "category": post.category,
+            "kind": str(post.kind),
+        },
+    )
 
 
-def _unknown(store: Store, post: Post, now: datetime, why: str, sink: EventSink,
-             res: dict[str, str], result: PublishResult, channel: str) -> None:
+def _unknown(
+    store: Store,
+    post: Post,
+    now: datetime,
+    why: str,
+    sink: EventSink,
+    res: dict[str, str],
+    result: PublishResult,
+    channel: str,
+) -> None:
     reason = f"outcome unknown ({why}); check the network before re-sending"
     store.posts.finish(post, PostState.UNKNOWN, now, reason=reason)
     result.unknown += 1
@@ -241,17 +319,34 @@ def _unknown(store: Store, post: Post, now: datetime, why: str, sink: EventSink,
     sink.emit("goodwill.post.unknown", res, {"reason": reason})
 
 
-def _pause(config: Config, store: Store, channel: Any, until: datetime, reason: str,
-           sink: EventSink, result: PublishResult) -> None:
+def _pause(
+    config: Config,
+    store: Store,
+    channel: Any,
+    until: datetime,
+    reason: str,
+    sink: EventSink,
+    result: PublishResult,
+) -> None:
     store.posts.set_channel_status(channel.name, paused_until=until, paused_reason=reason)
     result.paused.append(channel.name)
     result.lines.append(f"{channel.name}: paused: {reason}")
-    sink.emit("goodwill.channel.paused", resource(config.brand.name, channel.name),
-              {"reason": reason, "until": until.isoformat()})
+    sink.emit(
+        "goodwill.channel.paused",
+        resource(config.brand.name, channel.name),
+        {"reason": reason, "until": until.isoformat()},
+    )
 
 
-def _record_missed(config: Config, store: Store, channel: Any, now: datetime, sink: EventSink,
-                   result: PublishResult, checked_at: datetime | None) -> None:
+def _record_missed(
+    config: Config,
+    store: Store,
+    channel: Any,
+    now: datetime,
+    sink: EventSink,
+    result: PublishResult,
+    checked_at: datetime | None,
+) -> None:
     """Slots whose grace passed unfilled while posts waited: recorded once, never burst-posted."""
     since = checked_at or now - FIRST_LOOKBACK
     tz = config.channel_tz(channel)
@@ -259,13 +354,19 @@ def _record_missed(config: Config, store: Store, channel: Any, now: datetime, si
     waiting = [p for p in store.posts.queued(channel.name) if p.pinned_at is None]
     if due and waiting:
         filled = store.posts.filled_slots(channel.name, since)
-        missed = [s for s in due if s not in filled and any(p.created_at and p.created_at <= s
-                                                             for p in waiting)]
+        missed = [
+            s
+            for s in due
+            if s not in filled and any(p.created_at and p.created_at <= s for p in waiting)
+        ]
         for slot in store.posts.record_missed(channel.name, missed, len(waiting), now):
             result.missed += 1
             result.lines.append(f"{channel.name}: missed slot {slot:%Y-%m-%d %H:%M} UTC")
-            sink.emit("goodwill.slot.missed", resource(config.brand.name, channel.name),
-                      {"slot": slot.isoformat(), "waiting": len(waiting)})
+            sink.emit(
+                "goodwill.slot.missed",
+                resource(config.brand.name, channel.name),
+                {"slot": slot.isoformat(), "waiting": len(waiting)},
+            )
     # Move the watermark only past slots whose grace has run out.
     store.posts.set_channel_status(channel.name, checked_at=now - config.policy.grace)
 
@@ -279,11 +380,12 @@ def project_queue(config: Config, store: Store, channel: Any, now: datetime) -> 
     slotted = [p for p in queue if p.pinned_at is None]
     filled = store.posts.filled_slots(channel.name, now - config.policy.grace)
     upcoming = [
-        s for s in slot_times(channel.weekly_slots, tz, now - config.policy.grace, now + HORIZON)
+        s
+        for s in slot_times(channel.weekly_slots, tz, now - config.policy.grace, now + HORIZON)
         if s + config.policy.grace > now and s not in filled
     ][: len(slotted)]
     history = [Published(kind, override) for kind, override in store.posts.history(channel.name)]
-    keys = [(p.id, p.kind) for p in slotted]
+    keys = [(p.id or 0, p.kind) for p in slotted]  # queued posts always have ids
     order, holds = plan_slots(history, keys, len(upcoming), config.policy.ratio)
     schedule: dict[int, tuple[datetime | None, str | None]] = {}
     for i, post_id in enumerate(order):
@@ -297,7 +399,10 @@ def project_queue(config: Config, store: Store, channel: Any, now: datetime) -> 
         if post.id in holds:
             schedule[post.id] = (None, holds[post.id].reason)
         elif not upcoming:
-            schedule[post.id] = (None, f"{channel.name} has no posting slots; add slots in channels.yaml")
+            schedule[post.id] = (
+                None,
+                f"{channel.name} has no posting slots; add slots in channels.yaml",
+            )
         else:
             schedule[post.id] = (None, "waiting for a free slot beyond the next eight weeks")
     for post in queue:

@@ -450,9 +450,20 @@ _X_EMOJI = re.compile(
 _X_EMOJI_HINT = re.compile(r"[\u203c-\U0010ffff]")
 # A link never spans whitespace and always has a dot: only such words are worth matching.
 _DOTTED_WORD = re.compile(rf"[^{_SPACES}]*\.[^{_SPACES}]*")
-_X_HEAVY = re.compile(r"[^\x00-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
+# Code points outside the v3 light ranges weigh 2. So do the copyright and registered signs:
+# Java twitter-text makes them emoji only before VS16, twemoji (JS) even without it.
+_X_HEAVY = re.compile(r"[^\x00-\xa8\xaa-\xad\xaf-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
 _GRAPHEME = regex.compile(r"\X")
-_TAIL_JUNK = re.compile(r"[\s,;:]+\Z")
+# Code points that are always a grapheme cluster of their own (Grapheme_Cluster_Break Other,
+# Control, LF, or a Hangul syllable, which joins only with jamo outside this set): a text made
+# only of them has as many clusters as code points, without running the slow \X.
+_SINGLETON_GRAPHEMES = re.compile(
+    r"[\x00-\x0c\x0e-\u02ff\u0370-\u0482\u048a-\u0590\u2000-\u200b\u200e-\u20cf\u2100-\u2bff"
+    r"\u3000-\u3029\u3030-\u3098\u309b-\u9fff\uac00-\ud7a3\uff01-\uff9d\U0001f000-\U0001f1e5"
+    r"\U0001f300-\U0001f3fa\U0001f400-\U0001faff]*"
+)
+# What a cut leaves dangling before the ellipsis: spaces, and punctuation that ends a clause.
+_TAIL_JUNK = re.compile(r"[\s,;:.\-\u2013\u2014]+\Z")
 
 _Span = tuple[int, int, bool]  # start, end, certain (False: implementations disagree)
 
@@ -549,7 +560,10 @@ def shorten(text: str, max_length: int, network: str) -> str:
         return any(start < i < end for start, end in spans)
 
     def cut(i: int) -> str:
-        head = _TAIL_JUNK.sub("", text[:i])
+        # Trailing junk is dropped, but never a character of a link (a path may end in "-").
+        keep = max((end for end in ends if end <= i), default=0)
+        head = text[:keep] + _TAIL_JUNK.sub("", text[keep:i])
+        # A link directly followed by "…" would take it into its path on some networks.
         return head + (" " if len(head) in ends else "") + ELLIPSIS
 
     def longest(cuts: list[int]) -> str | None:
@@ -566,7 +580,7 @@ def shorten(text: str, max_length: int, network: str) -> str:
     words = [
         i
         for i in range(first + 1, len(text))
-        if text[i].isspace() and not text[i - 1].isspace() and not inside_link(i)
+        if text[i].isspace() and not text[i - 1].isspace()  # links hold no whitespace
     ]
     found = longest(words)
     if found is not None:
@@ -628,6 +642,8 @@ def fit(
 def _graphemes(text: str) -> int:
     if text.isascii():
         return len(text) - text.count("\r\n")
+    if _SINGLETON_GRAPHEMES.fullmatch(text):
+        return len(text)
     return len(_GRAPHEME.findall(text))
 
 

@@ -14,13 +14,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CONFIG = ROOT / "config"
 
 # Keep Prefect (imported by some tests) out of the user's home and quiet, before any import.
-os.environ.setdefault("PREFECT_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"goodwill-tests-prefect-{os.getpid()}"))
+os.environ.setdefault(
+    "PREFECT_HOME",
+    str(Path(os.environ.get("TMPDIR", "/tmp")) / f"goodwill-tests-prefect-{os.getpid()}"),
+)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.pop("GOODWILL_DATABASE_URL", None)
 os.environ.pop("GOODWILL_CONFIG", None)
 
-POSTGRES_URL = os.environ.get("GOODWILL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_URL = os.environ.get(
+    "GOODWILL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def corpora_dir() -> Path | None:
@@ -32,7 +37,6 @@ def corpora_dir() -> Path | None:
     return None
 
 
-
 @pytest.fixture
 def config_dir(tmp_path: Path, brand: str) -> Path:
     """A private copy of the shipped sample config, under a brand name unique to the test."""
@@ -42,7 +46,9 @@ def config_dir(tmp_path: Path, brand: str) -> Path:
         shutil.copy(src, target / src.name)
     brand_file = target / "brand.yaml"
     text = brand_file.read_text(encoding="utf-8")
-    brand_file.write_text(text.replace("name: Hazel & Pine Studio", f"name: {brand}", 1), encoding="utf-8")
+    brand_file.write_text(
+        text.replace("name: Hazel & Pine Studio", f"name: {brand}", 1), encoding="utf-8"
+    )
     return target
 
 
@@ -56,7 +62,10 @@ def postgres_database() -> Iterator[str]:
     except Exception as exc:  # no server on this machine
         if os.environ.get("GOODWILL_REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL required but unreachable at {POSTGRES_URL}: {exc}")
-        pytest.skip(f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__}); set GOODWILL_TEST_POSTGRES_URL")
+        pytest.skip(
+            f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__}); "
+            "set GOODWILL_TEST_POSTGRES_URL"
+        )
     name = f"goodwill_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     base = POSTGRES_URL.rsplit("/", 1)[0]

@@ -59,7 +59,9 @@ class FakeConnector:
             if queue:
                 raise queue.pop(0)
             self.net.sent.append(post)
-            return Receipt(remote_id=f"fake-{post.post_id}", url=f"https://fake.example/{post.post_id}")
+            return Receipt(
+                remote_id=f"fake-{post.post_id}", url=f"https://fake.example/{post.post_id}"
+            )
 
     def find_published(self, post: OutgoingPost) -> Receipt | None:
         with self.net.lock:

@@ -14,16 +14,32 @@ import pytest
 
 from goodwill import text as textlib
 from goodwill.feeds.sampleserver import serve_samples
-from goodwill.ratio import Published, violations
 from goodwill.models import Kind
+from goodwill.ratio import Published, violations
 
-OUTBOX_FIELDS = {"post_id", "channel", "network", "category", "kind", "text", "link", "credit", "published_at"}
+OUTBOX_FIELDS = {
+    "post_id",
+    "channel",
+    "network",
+    "category",
+    "kind",
+    "text",
+    "link",
+    "credit",
+    "published_at",
+}
 
 
-def goodwill(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def goodwill(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "goodwill.cli", *args],
-        capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=300,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -62,10 +78,14 @@ def test_demo_outbox_is_attributed_fitted_and_keeps_the_ratio(tmp_path: Path) ->
     records = [json.loads(line) for line in Path(result["outbox"]).read_text().splitlines()]
     assert len(records) == result["published"]
     assert {r["channel"] for r in records} >= {"studio-x", "studio-mastodon", "studio-bluesky"}
-    styles = {"studio-x": "x", "studio-mastodon": "mastodon", "studio-bluesky": "bluesky",
-              "studio-facebook": "facebook"}
+    styles = {
+        "studio-x": "x",
+        "studio-mastodon": "mastodon",
+        "studio-bluesky": "bluesky",
+        "studio-facebook": "facebook",
+    }
     for record in records:
-        assert OUTBOX_FIELDS <= set(record)
+        assert set(record) >= OUTBOX_FIELDS
         assert datetime.fromisoformat(record["published_at"]).tzinfo is not None
         style = styles[record["channel"]]
         assert textlib.length(record["text"], style) <= textlib.limit(style)
@@ -81,7 +101,13 @@ def test_demo_outbox_is_attributed_fitted_and_keeps_the_ratio(tmp_path: Path) ->
 def test_the_daily_loop_from_the_command_line(served_config: Path, env: dict[str, str]) -> None:
     cfg = ["--config", str(served_config), "--no-prefect", "--json"]
     ingest = last_json(goodwill("ingest", *cfg, env=env))
-    assert ingest == {"sources": 8, "fetched": 8, "not_modified": 0, "failed": 0, "new_items": ingest["new_items"]}  # type: ignore[index]
+    assert ingest == {
+        "sources": 8,
+        "fetched": 8,
+        "not_modified": 0,
+        "failed": 0,
+        "new_items": ingest["new_items"],
+    }  # type: ignore[index]
     items = last_json(goodwill("items", *cfg, "--limit", "5", env=env))
     assert isinstance(items, list) and len(items) == 5
     assert set(items[0]) == {"id", "source", "title", "url", "author", "published_at"}
@@ -90,12 +116,28 @@ def test_the_daily_loop_from_the_command_line(served_config: Path, env: dict[str
     queue = last_json(goodwill("queue", *cfg, "--state", "draft", env=env))
     assert isinstance(queue, list) and queue
     assert {q["channel"] for q in queue} == {"studio-facebook"}  # the channel with review: required
-    assert set(queue[0]) == {"id", "channel", "category", "kind", "state", "text", "link", "credit",
-                             "scheduled_for", "published_at", "reason"}
+    assert set(queue[0]) == {
+        "id",
+        "channel",
+        "category",
+        "kind",
+        "state",
+        "text",
+        "link",
+        "credit",
+        "scheduled_for",
+        "published_at",
+        "reason",
+    }
     first, second = queue[0]["id"], queue[1]["id"]
     assert goodwill("approve", str(first), *cfg, env=env).returncode == 0
     assert goodwill("reject", str(second), *cfg, env=env).returncode == 0
-    states = {q["id"]: q["state"] for q in last_json(goodwill("queue", *cfg, "--state", "approved", "--state", "rejected", env=env))}  # type: ignore[union-attr]
+    states = {
+        q["id"]: q["state"]
+        for q in last_json(
+            goodwill("queue", *cfg, "--state", "approved", "--state", "rejected", env=env)
+        )
+    }  # type: ignore[union-attr]
     assert states[first] == "approved" and states[second] == "rejected"
     again = last_json(goodwill("ingest", *cfg, env=env))
     assert again["not_modified"] == 8 and again["new_items"] == 0  # type: ignore[index]
@@ -103,19 +145,57 @@ def test_the_daily_loop_from_the_command_line(served_config: Path, env: dict[str
 
 def test_own_post_and_promotion_by_hand(served_config: Path, env: dict[str, str]) -> None:
     cfg = ["--config", str(served_config), "--no-prefect", "--json"]
-    tip = goodwill("post", "--channel", "studio-x", "--category", "tip", "--text", "Clean your lens.", *cfg, env=env)
+    tip = goodwill(
+        "post",
+        "--channel",
+        "studio-x",
+        "--category",
+        "tip",
+        "--text",
+        "Clean your lens.",
+        *cfg,
+        env=env,
+    )
     assert tip.returncode == 0, tip.stderr
     tip_id = last_json(tip)["id"]  # type: ignore[index]
     [row] = [q for q in last_json(goodwill("queue", *cfg, env=env)) if q["id"] == tip_id]  # type: ignore[union-attr]
     assert row["scheduled_for"]  # it fills the next free slot
-    promo = goodwill("post", "--channel", "studio-x", "--category", "promotion", "--text", "Book us!",
-                     "--at", "now", *cfg, env=env)
+    promo = goodwill(
+        "post",
+        "--channel",
+        "studio-x",
+        "--category",
+        "promotion",
+        "--text",
+        "Book us!",
+        "--at",
+        "now",
+        *cfg,
+        env=env,
+    )
     promo_id = last_json(promo)["id"]  # type: ignore[index]
     goodwill("publish", *cfg, env=env)
-    [held] = [q for q in last_json(goodwill("queue", *cfg, "--state", "held", env=env)) if q["id"] == promo_id]  # type: ignore[union-attr]
+    [held] = [
+        q
+        for q in last_json(goodwill("queue", *cfg, "--state", "held", env=env))
+        if q["id"] == promo_id
+    ]  # type: ignore[union-attr]
     assert "needs 4 more value posts" in held["reason"]
-    forced = goodwill("post", "--channel", "studio-mastodon", "--category", "promotion", "--text",
-                      "Book us!", "--at", "now", "--override", "launch day", *cfg, env=env)
+    forced = goodwill(
+        "post",
+        "--channel",
+        "studio-mastodon",
+        "--category",
+        "promotion",
+        "--text",
+        "Book us!",
+        "--at",
+        "now",
+        "--override",
+        "launch day",
+        *cfg,
+        env=env,
+    )
     forced_id = last_json(forced)["id"]  # type: ignore[index]
     published = last_json(goodwill("publish", *cfg, env=env))
     assert published["published"] >= 1  # type: ignore[index]
@@ -128,19 +208,41 @@ def test_own_post_and_promotion_by_hand(served_config: Path, env: dict[str, str]
     [
         (["approve", "99999"], 2, "no post with id 99999"),
         (["queue", "--channel", "studio-myspace"], 2, "unknown channel 'studio-myspace'"),
-        (["post", "--channel", "studio-x", "--category", "ad", "--text", "x"], 2, "unknown category 'ad'"),
-        (["post", "--channel", "studio-x", "--category", "tip", "--text", "x", "--at", "tomorrow"], 2, "ISO 8601"),
+        (
+            ["post", "--channel", "studio-x", "--category", "ad", "--text", "x"],
+            2,
+            "unknown category 'ad'",
+        ),
+        (
+            [
+                "post",
+                "--channel",
+                "studio-x",
+                "--category",
+                "tip",
+                "--text",
+                "x",
+                "--at",
+                "tomorrow",
+            ],
+            2,
+            "ISO 8601",
+        ),
         (["frobnicate"], 2, "invalid choice"),
     ],
 )
-def test_bad_input_is_one_readable_line(config_dir: Path, env: dict[str, str], args: list[str], code: int, needle: str) -> None:
+def test_bad_input_is_one_readable_line(
+    config_dir: Path, env: dict[str, str], args: list[str], code: int, needle: str
+) -> None:
     proc = goodwill(*args, "--config", str(config_dir), "--no-prefect", env=env)
     assert proc.returncode == code
     assert needle in proc.stderr
     assert_clean(proc)
 
 
-def test_invalid_config_exits_2_and_changes_nothing(served_config: Path, env: dict[str, str]) -> None:
+def test_invalid_config_exits_2_and_changes_nothing(
+    served_config: Path, env: dict[str, str]
+) -> None:
     cfg = ["--config", str(served_config), "--no-prefect", "--json"]
     (served_config / "policy.yaml").write_text("ratio: four\n")
     proc = goodwill("run", *cfg, env=env)
@@ -153,21 +255,42 @@ def test_invalid_config_exits_2_and_changes_nothing(served_config: Path, env: di
 
 
 def test_unwritable_database_is_one_line(config_dir: Path) -> None:
-    proc = goodwill("items", "--config", str(config_dir),
-                    env={"GOODWILL_DATABASE_URL": "sqlite:////nonexistent-dir/goodwill.db"})
+    proc = goodwill(
+        "items",
+        "--config",
+        str(config_dir),
+        env={"GOODWILL_DATABASE_URL": "sqlite:////nonexistent-dir/goodwill.db"},
+    )
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "cannot open the database" in proc.stderr
     assert_clean(proc)
 
 
-def test_channel_without_connector_or_credential_is_reported(config_dir: Path, env: dict[str, str]) -> None:
+def test_channel_without_connector_or_credential_is_reported(
+    config_dir: Path, env: dict[str, str]
+) -> None:
     channels = config_dir / "channels.yaml"
-    channels.write_text(channels.read_text() + (
-        "  - name: live-mastodon\n    network: mastodon\n    base_url: https://mastodon.example\n"
-        "    access_token: env:GOODWILL_TEST_UNSET_TOKEN\n    slots: {daily: ['00:00']}\n"
-    ))
+    channels.write_text(
+        channels.read_text()
+        + (
+            "  - name: live-mastodon\n    network: mastodon\n    base_url: https://mastodon.example\n"
+            "    access_token: env:GOODWILL_TEST_UNSET_TOKEN\n    slots: {daily: ['00:00']}\n"
+        )
+    )
     cfg = ["--config", str(config_dir), "--no-prefect"]
-    post = goodwill("post", "--channel", "live-mastodon", "--category", "tip", "--text", "hi", "--at", "now", *cfg, env=env)
+    post = goodwill(
+        "post",
+        "--channel",
+        "live-mastodon",
+        "--category",
+        "tip",
+        "--text",
+        "hi",
+        "--at",
+        "now",
+        *cfg,
+        env=env,
+    )
     assert post.returncode == 0, post.stderr
     proc = goodwill("publish", *cfg, env=env)
     assert_clean(proc)

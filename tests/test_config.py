@@ -55,7 +55,11 @@ def test_unknown_key_is_named_with_line_and_suggestion(config_dir: Path) -> None
 
 def test_unknown_network(config_dir: Path) -> None:
     path = config_dir / "channels.yaml"
-    edit(path, "    network: outbox\n    preview_as: mastodon", "    network: myspace\n    preview_as: mastodon")
+    edit(
+        path,
+        "    network: outbox\n    preview_as: mastodon",
+        "    network: myspace\n    preview_as: mastodon",
+    )
     [err] = errors_for(config_dir)
     assert err["key"] == "channels[1].network"
     assert int(err["line"]) == line_of(path, "myspace")
@@ -130,12 +134,16 @@ def test_duplicate_names_are_errors(config_dir: Path) -> None:
     assert "appears twice" in err["msg"]
 
 
-@pytest.mark.parametrize(("text", "minutes"), [("30m", 30), ("12h", 720), ("3d", 4320), ("2w", 20160), (15, 15)])
+@pytest.mark.parametrize(
+    ("text", "minutes"), [("30m", 30), ("12h", 720), ("3d", 4320), ("2w", 20160), (15, 15)]
+)
 def test_durations(text: object, minutes: int) -> None:
     assert parse_duration(text).total_seconds() == minutes * 60
 
 
-def test_check_command_exit_codes_and_json(config_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_command_exit_codes_and_json(
+    config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["check", "--config", str(config_dir)]) == 0
     edit(config_dir / "policy.yaml", "ratio: 4", "ratio: -1")
     assert main(["check", "--config", str(config_dir), "--json"]) == 2

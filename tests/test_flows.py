@@ -91,7 +91,8 @@ def test_core_never_imports_prefect() -> None:
     """goodwill/ is plain Python: flows call it, never the other way round."""
     root = Path(__file__).resolve().parents[1] / "goodwill"
     offenders = [
-        str(p.relative_to(root)) for p in root.rglob("*.py")
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
         if "import prefect" in p.read_text() or "from prefect" in p.read_text()
     ]
     assert offenders == []

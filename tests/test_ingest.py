@@ -64,7 +64,9 @@ def test_second_ingest_is_conditional_and_finds_nothing_new(served: Config, stor
     assert sink.names() == []  # nothing new: no event
 
 
-def test_a_failing_source_is_recorded_and_the_others_go_on(served: Config, store: Store, tmp_path: Path) -> None:
+def test_a_failing_source_is_recorded_and_the_others_go_on(
+    served: Config, store: Store, tmp_path: Path
+) -> None:
     path = served.dir / "sources.yaml"
     text = path.read_text(encoding="utf-8")
     broken = text.replace("/shutterbug.xml", "/no-such-feed.xml").replace(
@@ -88,7 +90,9 @@ def test_unreachable_host_is_one_line_reason(config_dir: Path, database_url: str
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     path = config_dir / "sources.yaml"
-    path.write_text(f"sources:\n  - name: Dead\n    url: http://127.0.0.1:{port}/feed\n", encoding="utf-8")
+    path.write_text(
+        f"sources:\n  - name: Dead\n    url: http://127.0.0.1:{port}/feed\n", encoding="utf-8"
+    )
     config = load_config(config_dir)
     store = Store.open(config.brand.name, url=database_url)
     result = ingest(config, store, NOW, RecordingSink())

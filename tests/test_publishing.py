@@ -11,7 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from goodwill.config import Config, load_config
-from goodwill.errors import AuthFailed, ConfigError, RateLimited, Rejected, Transient, UnknownOutcome
+from goodwill.errors import (
+    AuthFailed,
+    ConfigError,
+    RateLimited,
+    Rejected,
+    Transient,
+    UnknownOutcome,
+)
 from goodwill.events import RecordingSink
 from goodwill.models import Kind, Post, PostState
 from goodwill.publishing import project_queue, publish_due
@@ -23,16 +30,20 @@ from tests.fakes import FakeNetwork
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def write_config(root: Path, brand: str, *, ratio: int = 2, channels: str | None = None,
-                 max_per_day: int = 10) -> Config:
+def write_config(
+    root: Path, brand: str, *, ratio: int = 2, channels: str | None = None, max_per_day: int = 10
+) -> Config:
     root.mkdir(parents=True, exist_ok=True)
     (root / "brand.yaml").write_text(f"name: {brand}\ntimezone: Europe/London\n")
     (root / "sources.yaml").write_text("sources: []\n")
-    (root / "channels.yaml").write_text(channels or (
-        "channels:\n"
-        "  - name: a\n    network: outbox\n    slots: {daily: ['09:00', '13:00', '18:00']}\n"
-        "  - name: b\n    network: outbox\n    slots: {daily: ['09:00', '13:00', '18:00']}\n"
-    ))
+    (root / "channels.yaml").write_text(
+        channels
+        or (
+            "channels:\n"
+            "  - name: a\n    network: outbox\n    slots: {daily: ['09:00', '13:00', '18:00']}\n"
+            "  - name: b\n    network: outbox\n    slots: {daily: ['09:00', '13:00', '18:00']}\n"
+        )
+    )
     (root / "policy.yaml").write_text(f"ratio: {ratio}\ngrace: 30m\nmax_per_day: {max_per_day}\n")
     return load_config(root)
 
@@ -52,9 +63,16 @@ def store(config: Config, database_url: str) -> Store:
 def queue_posts(store: Store, channel: str, kinds: str, at: datetime, **extra: object) -> list[int]:
     """Queue one approved post per letter: v = value, P = promotion."""
     posts = [
-        Post(channel=channel, network="outbox", category="promotion" if k == "P" else "tip",
-             kind=Kind.PROMOTION if k == "P" else Kind.VALUE, text=f"{channel} post {i} ({k})",
-             state=PostState.APPROVED, origin="own", **extra)  # type: ignore[arg-type]
+        Post(
+            channel=channel,
+            network="outbox",
+            category="promotion" if k == "P" else "tip",
+            kind=Kind.PROMOTION if k == "P" else Kind.VALUE,
+            text=f"{channel} post {i} ({k})",
+            state=PostState.APPROVED,
+            origin="own",
+            **extra,
+        )  # type: ignore[arg-type]
         for i, k in enumerate(kinds)
     ]
     ids: list[int] = []
@@ -64,24 +82,43 @@ def queue_posts(store: Store, channel: str, kinds: str, at: datetime, **extra: o
     return ids
 
 
-def run_slots(config: Config, store: Store, net: FakeNetwork, start: datetime, days: int,
-              sink: RecordingSink | None = None) -> None:
+def run_slots(
+    config: Config,
+    store: Store,
+    net: FakeNetwork,
+    start: datetime,
+    days: int,
+    sink: RecordingSink | None = None,
+) -> None:
     sink = sink or RecordingSink()
     for day in range(days):
         for hour in (9, 13, 18):
-            publish_due(config, store, start + timedelta(days=day, hours=hour - 9, minutes=5),
-                        sink, net.factory)
+            publish_due(
+                config,
+                store,
+                start + timedelta(days=day, hours=hour - 9, minutes=5),
+                sink,
+                net.factory,
+            )
 
 
 def test_value_post_fills_the_current_slot_once(config: Config, store: Store) -> None:
     net = FakeNetwork()
     queue_posts(store, "a", "vv", MONDAY_9 - timedelta(hours=1))
-    result = publish_due(config, store, MONDAY_9 + timedelta(minutes=5), RecordingSink(), net.factory)
+    result = publish_due(
+        config, store, MONDAY_9 + timedelta(minutes=5), RecordingSink(), net.factory
+    )
     assert result.published == 1
-    again = publish_due(config, store, MONDAY_9 + timedelta(minutes=10), RecordingSink(), net.factory)
+    again = publish_due(
+        config, store, MONDAY_9 + timedelta(minutes=10), RecordingSink(), net.factory
+    )
     assert again.published == 0  # the slot is filled: no burst
-    [published] = store.posts.list(states=("published",))
-    assert published.slot_at == MONDAY_9 and published.remote_id and published.remote_id.startswith("fake-")
+    [published] = store.posts.find(states=("published",))
+    assert (
+        published.slot_at == MONDAY_9
+        and published.remote_id
+        and published.remote_id.startswith("fake-")
+    )
 
 
 def test_promotion_waits_for_enough_value_posts(config: Config, store: Store) -> None:
@@ -89,7 +126,7 @@ def test_promotion_waits_for_enough_value_posts(config: Config, store: Store) ->
     sink = RecordingSink()
     queue_posts(store, "a", "Pvvvv", MONDAY_9 - timedelta(hours=1))
     publish_due(config, store, MONDAY_9 + timedelta(minutes=5), sink, net.factory)
-    [held] = store.posts.list(states=("held",))
+    [held] = store.posts.find(states=("held",))
     assert held.kind == Kind.PROMOTION
     assert held.reason and "needs 1 more value post first" in held.reason  # one went out since
     assert "goodwill.post.held" in sink.names()
@@ -117,13 +154,25 @@ def test_pinned_post_goes_out_at_its_time_without_a_slot(config: Config, store: 
     net = FakeNetwork()
     at = MONDAY_9 + timedelta(hours=2)
     queue_posts(store, "a", "v", MONDAY_9, pinned_at=at)
-    assert publish_due(config, store, at - timedelta(minutes=1), RecordingSink(), net.factory).published == 0
-    assert publish_due(config, store, at + timedelta(minutes=1), RecordingSink(), net.factory).published == 1
-    [post] = store.posts.list(states=("published",))
+    assert (
+        publish_due(
+            config, store, at - timedelta(minutes=1), RecordingSink(), net.factory
+        ).published
+        == 0
+    )
+    assert (
+        publish_due(
+            config, store, at + timedelta(minutes=1), RecordingSink(), net.factory
+        ).published
+        == 1
+    )
+    [post] = store.posts.find(states=("published",))
     assert post.slot_at is None
 
 
-def test_promotion_by_hand_needs_an_override_which_is_recorded(config: Config, store: Store) -> None:
+def test_promotion_by_hand_needs_an_override_which_is_recorded(
+    config: Config, store: Store
+) -> None:
     net = FakeNetwork()
     now = MONDAY_9 + timedelta(hours=2)
     [plain] = queue_posts(store, "a", "P", MONDAY_9, pinned_at=now)
@@ -143,7 +192,11 @@ def test_promotion_by_hand_needs_an_override_which_is_recorded(config: Config, s
         (Rejected("Status is a duplicate."), PostState.FAILED, "Status is a duplicate."),
         (UnknownOutcome("read timeout"), PostState.UNKNOWN, "read timeout"),
         (AuthFailed("token expired"), PostState.APPROVED, "token expired"),
-        (RateLimited("429", reset_at=MONDAY_9 + timedelta(hours=1)), PostState.APPROVED, "rate limited"),
+        (
+            RateLimited("429", reset_at=MONDAY_9 + timedelta(hours=1)),
+            PostState.APPROVED,
+            "rate limited",
+        ),
     ],
 )
 def test_network_failures_leave_every_post_accounted_for(
@@ -176,10 +229,12 @@ def test_one_broken_channel_does_not_stop_the_others(config: Config, store: Stor
     net = FakeNetwork().break_channel("a", ConfigError("credential env:X is not set: export X=..."))
     queue_posts(store, "a", "v", MONDAY_9 - timedelta(hours=1))
     queue_posts(store, "b", "v", MONDAY_9 - timedelta(hours=1))
-    result = publish_due(config, store, MONDAY_9 + timedelta(minutes=5), RecordingSink(), net.factory)
+    result = publish_due(
+        config, store, MONDAY_9 + timedelta(minutes=5), RecordingSink(), net.factory
+    )
     assert result.published == 1 and net.texts() == ["b post 0 (v)"]
     assert any("export X" in line for line in result.lines)
-    assert store.posts.list(channel="a")[0].state == PostState.APPROVED
+    assert store.posts.find(channel="a")[0].state == PostState.APPROVED
 
 
 def test_daily_cap(tmp_path: Path, brand: str, database_url: str) -> None:
@@ -192,18 +247,22 @@ def test_daily_cap(tmp_path: Path, brand: str, database_url: str) -> None:
     store.close()
 
 
-def test_projection_shows_when_each_post_goes_and_why_a_promotion_waits(config: Config, store: Store) -> None:
+def test_projection_shows_when_each_post_goes_and_why_a_promotion_waits(
+    config: Config, store: Store
+) -> None:
     queue_posts(store, "a", "Pvv", MONDAY_9 - timedelta(hours=1))
     project_queue(config, store, config.channel("a"), MONDAY_9 - timedelta(minutes=30))
-    posts = {p.text[-2]: p for p in store.posts.list(channel="a")}
-    promo = next(p for p in store.posts.list(channel="a") if p.kind == Kind.PROMOTION)
-    values = [p for p in store.posts.list(channel="a") if p.kind == Kind.VALUE]
+    posts = {p.text[-2]: p for p in store.posts.find(channel="a")}
+    promo = next(p for p in store.posts.find(channel="a") if p.kind == Kind.PROMOTION)
+    values = [p for p in store.posts.find(channel="a") if p.kind == Kind.VALUE]
     assert [v.scheduled_for for v in values] == [MONDAY_9, MONDAY_9 + timedelta(hours=4)]
     assert promo.scheduled_for == MONDAY_9 + timedelta(hours=9)
     assert posts
 
 
-def test_two_publishers_at_once_fill_a_slot_once(config: Config, store: Store, database_url: str) -> None:
+def test_two_publishers_at_once_fill_a_slot_once(
+    config: Config, store: Store, database_url: str
+) -> None:
     net = FakeNetwork()
     queue_posts(store, "a", "vvvv", MONDAY_9 - timedelta(hours=1))
     barrier = threading.Barrier(4)
@@ -213,8 +272,14 @@ def test_two_publishers_at_once_fill_a_slot_once(config: Config, store: Store, d
         own = Store.open(config.brand.name, url=database_url)
         try:
             barrier.wait()
-            publish_due(config, own, MONDAY_9 + timedelta(minutes=5), RecordingSink(), net.factory,
-                        only_channel="a")
+            publish_due(
+                config,
+                own,
+                MONDAY_9 + timedelta(minutes=5),
+                RecordingSink(),
+                net.factory,
+                only_channel="a",
+            )
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -229,7 +294,9 @@ def test_two_publishers_at_once_fill_a_slot_once(config: Config, store: Store, d
     assert len(net.texts("a")) == 1
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     kinds=st.lists(st.sampled_from("vvP"), min_size=1, max_size=14),
     overrides=st.sets(st.integers(min_value=0, max_value=13), max_size=3),
@@ -237,7 +304,10 @@ def test_two_publishers_at_once_fill_a_slot_once(config: Config, store: Store, d
     runs=st.lists(st.integers(min_value=0, max_value=3 * 24 * 60), min_size=1, max_size=30),
 )
 def test_ratio_rule_holds_for_any_queue_and_any_run_times(
-    tmp_path_factory: pytest.TempPathFactory, kinds: list[str], overrides: set[int], ratio: int,
+    tmp_path_factory: pytest.TempPathFactory,
+    kinds: list[str],
+    overrides: set[int],
+    ratio: int,
     runs: list[int],
 ) -> None:
     """Property: whatever is queued and whenever publish runs, every channel keeps the rule,
@@ -249,12 +319,19 @@ def test_ratio_rule_holds_for_any_queue_and_any_run_times(
     start = MONDAY_9 - timedelta(hours=1)
     for i, k in enumerate(kinds):
         forced = k == "P" and i in overrides
-        queue_posts(store, "a", k, start + timedelta(seconds=i),
-                    pinned_at=start + timedelta(hours=i) if forced else None,
-                    override="by hand" if forced else None)
+        queue_posts(
+            store,
+            "a",
+            k,
+            start + timedelta(seconds=i),
+            pinned_at=start + timedelta(hours=i) if forced else None,
+            override="by hand" if forced else None,
+        )
     for minute in sorted(runs):
-        publish_due(config, store, MONDAY_9 + timedelta(minutes=minute), RecordingSink(), net.factory)
-    published = store.posts.list(states=("published",), channel="a")
+        publish_due(
+            config, store, MONDAY_9 + timedelta(minutes=minute), RecordingSink(), net.factory
+        )
+    published = store.posts.find(states=("published",), channel="a")
     published.sort(key=lambda p: (p.published_at, p.id))
     history = [Published(p.kind, p.override is not None) for p in published]
     assert violations(history, ratio) == []
@@ -263,7 +340,7 @@ def test_ratio_rule_holds_for_any_queue_and_any_run_times(
     slots = [p.slot_at for p in published if p.slot_at]
     assert len(slots) == len(set(slots))
     # Nothing is lost: every post is published or still queued (held ones with a reason).
-    for post in store.posts.list(channel="a"):
+    for post in store.posts.find(channel="a"):
         assert post.state in (PostState.PUBLISHED, PostState.APPROVED, PostState.HELD)
         if post.state == PostState.HELD:
             assert post.reason

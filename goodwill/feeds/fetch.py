@@ -234,6 +234,8 @@ async def fetch_all(
     """
     if concurrency < 1 or limit_per_host < 1:
         raise ValueError("concurrency and limit_per_host must be at least 1")
+    if timeout <= 0 or max_bytes < 1 or max_redirects < 0:
+        raise ValueError("timeout and max_bytes must be positive, max_redirects not negative")
     results: list[RetrievedFeed | FetchError | None] = [None] * len(requests)
     overall = asyncio.Semaphore(concurrency)
     per_host: dict[str, asyncio.Semaphore] = {}

@@ -38,7 +38,7 @@ def _normalise(url: str) -> str:
     """A plain ``postgresql://`` URL uses psycopg 3 (binary wheels, no compiler needed)."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -106,7 +106,9 @@ def migrate(engine: Engine) -> None:
         try:
             with engine.begin() as conn:
                 if engine.dialect.name == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY}
+                    )
                 current = MigrationContext.configure(conn).get_current_revision()
                 if current != head:
                     from alembic import command
@@ -114,9 +116,13 @@ def migrate(engine: Engine) -> None:
                     cfg.attributes["connection"] = conn
                     command.upgrade(cfg, "head")
         except DBAPIError as exc:
-            raise StoreError(f"cannot open the database {_redact(key)}: {_first_line(exc.orig)}") from None
+            raise StoreError(
+                f"cannot open the database {_redact(key)}: {_first_line(exc.orig)}"
+            ) from None
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot migrate the database {_redact(key)}: {_first_line(exc)}") from None
+            raise StoreError(
+                f"cannot migrate the database {_redact(key)}: {_first_line(exc)}"
+            ) from None
         _migrated.add(key)
 
 

@@ -142,13 +142,20 @@ class ItemStore:
                 )
             )
             return [
-                StoredTitle(r.id, r.title_key, r.source, r.published_at, r.fetched_at,
-                            r.duplicate_of, r.drafted_at is not None)
+                StoredTitle(
+                    r.id,
+                    r.title_key,
+                    r.source,
+                    r.published_at,
+                    r.fetched_at,
+                    r.duplicate_of,
+                    r.drafted_at is not None,
+                )
                 for r in rows
             ]
 
     def link_duplicates(self, pairs: Iterable[tuple[int, int]]) -> None:
-        """Mark each ``(item_id, canonical_id)``: the item is the same story as the canonical one."""
+        """Mark each ``(item_id, canonical_id)``: the item tells the canonical one's story."""
         pairs = list(pairs)
         if not pairs:
             return
@@ -193,7 +200,9 @@ class ItemStore:
         age = func.coalesce(items.c.published_at, items.c.fetched_at)
         with self._store.begin() as conn:
             rows = conn.execute(
-                select(items).where(items.c.brand == brand).order_by(age.desc(), items.c.id.desc())
+                select(items)
+                .where(items.c.brand == brand)
+                .order_by(age.desc(), items.c.id.desc())
                 .limit(limit)
             )
             return [_item(r) for r in rows]
@@ -201,6 +210,10 @@ class ItemStore:
     def count(self) -> int:
         with self._store.begin() as conn:
             return int(
-                conn.scalar(select(func.count()).select_from(items).where(items.c.brand == self._store.brand))
+                conn.scalar(
+                    select(func.count())
+                    .select_from(items)
+                    .where(items.c.brand == self._store.brand)
+                )
                 or 0
             )

@@ -67,7 +67,10 @@ class PostStore:
                     ids.append(post_id)
                     conn.execute(
                         insert(post_log).values(
-                            post_id=post_id, at=now, from_state=None, to_state=str(post.state),
+                            post_id=post_id,
+                            at=now,
+                            from_state=None,
+                            to_state=str(post.state),
                             note=post.reason or f"created ({post.origin})",
                         )
                     )
@@ -83,14 +86,18 @@ class PostStore:
 
     def get(self, post_id: int) -> Post:
         with self._store.begin() as conn:
-            row = conn.execute(
-                select(posts).where(posts.c.brand == self._store.brand, posts.c.id == post_id)
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    select(posts).where(posts.c.brand == self._store.brand, posts.c.id == post_id)
+                )
+                .mappings()
+                .first()
+            )
         if row is None:
             raise NotFound(f"no post with id {post_id}; `goodwill queue` lists them")
         return _post(row)
 
-    def list(
+    def find(
         self,
         *,
         states: Iterable[str] | None = None,
@@ -156,10 +163,14 @@ class PostStore:
         with self._store.begin() as conn:
             return self._published_between(conn, channel, start, end)
 
-    def _published_between(self, conn: Connection, channel: str, start: datetime, end: datetime) -> int:
+    def _published_between(
+        self, conn: Connection, channel: str, start: datetime, end: datetime
+    ) -> int:
         return int(
             conn.scalar(
-                select(func.count()).select_from(posts).where(
+                select(func.count())
+                .select_from(posts)
+                .where(
                     posts.c.brand == self._store.brand,
                     posts.c.channel == channel,
                     posts.c.state.in_([str(s) for s in FILLING_STATES]),
@@ -172,15 +183,23 @@ class PostStore:
 
     # ------------------------------------------------------------------ state changes
 
-    def review(self, ids: Iterable[int], decision: PostState, now: datetime, note: str | None = None) -> list[Post]:
+    def review(
+        self, ids: Iterable[int], decision: PostState, now: datetime, note: str | None = None
+    ) -> list[Post]:
         """Approve or reject drafts; raises NotFound / GoodwillError naming the first bad id."""
         allowed = _REVIEW_FROM[decision]
         changed: list[Post] = []
         with self._store.begin() as conn:
             for post_id in ids:
-                row = conn.execute(
-                    select(posts).where(posts.c.brand == self._store.brand, posts.c.id == post_id)
-                ).mappings().first()
+                row = (
+                    conn.execute(
+                        select(posts).where(
+                            posts.c.brand == self._store.brand, posts.c.id == post_id
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
                 if row is None:
                     raise NotFound(f"no post with id {post_id}; `goodwill queue` lists them")
                 post = _post(row)
@@ -191,7 +210,9 @@ class PostStore:
                         f"post {post_id} is {post.state}; only "
                         f"{' or '.join(str(s) for s in allowed)} posts can be {decision}"
                     )
-                self._transition(conn, post, decision, now, reason=None, note=note or f"review: {decision}")
+                self._transition(
+                    conn, post, decision, now, reason=None, note=note or f"review: {decision}"
+                )
                 changed.append(replace(post, state=decision))
         return changed
 
@@ -219,13 +240,18 @@ class PostStore:
             return False
         conn.execute(
             insert(post_log).values(
-                post_id=post.id, at=now, from_state=str(post.state), to_state=str(to),
+                post_id=post.id,
+                at=now,
+                from_state=str(post.state),
+                to_state=str(to),
                 note=note if note is not None else reason,
             )
         )
         return True
 
-    def set_schedule(self, plan: dict[int, tuple[datetime | None, str | None]], now: datetime) -> None:
+    def set_schedule(
+        self, plan: dict[int, tuple[datetime | None, str | None]], now: datetime
+    ) -> None:
         """Store the projected slot (and the waiting reason) of queued posts."""
         with self._store.begin() as conn:
             for post_id, (when, reason) in plan.items():
@@ -234,17 +260,28 @@ class PostStore:
                     values["reason"] = reason
                 conn.execute(
                     update(posts)
-                    .where(posts.c.id == post_id, posts.c.state.in_([str(s) for s in QUEUED_STATES]))
+                    .where(
+                        posts.c.id == post_id, posts.c.state.in_([str(s) for s in QUEUED_STATES])
+                    )
                     .values(**values)
                 )
 
     def unpin(self, post: Post, reason: str, now: datetime) -> None:
         with self._store.begin() as conn:
             conn.execute(
-                update(posts).where(posts.c.id == post.id).values(pinned_at=None, reason=reason, updated_at=now)
+                update(posts)
+                .where(posts.c.id == post.id)
+                .values(pinned_at=None, reason=reason, updated_at=now)
             )
-            conn.execute(insert(post_log).values(post_id=post.id, at=now, from_state=str(post.state),
-                                                 to_state=str(post.state), note=reason))
+            conn.execute(
+                insert(post_log).values(
+                    post_id=post.id,
+                    at=now,
+                    from_state=str(post.state),
+                    to_state=str(post.state),
+                    note=reason,
+                )
+            )
 
     def claim(
         self,
@@ -268,7 +305,9 @@ class PostStore:
             self._lock_channel(conn, channel)
             if slot_at is not None:
                 filled = conn.scalar(
-                    select(func.count()).select_from(posts).where(
+                    select(func.count())
+                    .select_from(posts)
+                    .where(
                         posts.c.brand == brand,
                         posts.c.channel == channel,
                         posts.c.slot_at == slot_at,
@@ -287,27 +326,39 @@ class PostStore:
             held: list[tuple[Post, str]] = []
             for post, reason in choice.held:
                 if post.state != PostState.HELD or post.reason != reason:
-                    self._transition(conn, post, PostState.HELD, now, reason=reason,
-                                     expect=QUEUED_STATES)
+                    self._transition(
+                        conn, post, PostState.HELD, now, reason=reason, expect=QUEUED_STATES
+                    )
                 held.append((post, reason))
             if choice.post is None:
                 return None, held
             claimed = self._transition(
-                conn, choice.post, PostState.PUBLISHING, now, reason=None,
-                note=f"claimed by attempt {attempt_id}" + (" (override)" if choice.post.override else ""),
-                expect=QUEUED_STATES, slot_at=slot_at, attempt_id=attempt_id, lease_until=lease_until,
+                conn,
+                choice.post,
+                PostState.PUBLISHING,
+                now,
+                reason=None,
+                note=f"claimed by attempt {attempt_id}"
+                + (" (override)" if choice.post.override else ""),
+                expect=QUEUED_STATES,
+                slot_at=slot_at,
+                attempt_id=attempt_id,
+                lease_until=lease_until,
             )
             if not claimed:
                 return None, held
-            return replace(choice.post, state=PostState.PUBLISHING, slot_at=slot_at,
-                           attempt_id=attempt_id), held
+            return replace(
+                choice.post, state=PostState.PUBLISHING, slot_at=slot_at, attempt_id=attempt_id
+            ), held
 
     def _lock_channel(self, conn: Connection, channel: str) -> None:
         brand = self._store.brand
         key = and_(channel_state.c.brand == brand, channel_state.c.channel == channel)
         if conn.dialect.name == "postgresql":
             conn.execute(
-                pg_insert(channel_state).values(brand=brand, channel=channel).on_conflict_do_nothing()
+                pg_insert(channel_state)
+                .values(brand=brand, channel=channel)
+                .on_conflict_do_nothing()
             )
             conn.execute(select(channel_state.c.channel).where(key).with_for_update())
         # SQLite: the transaction began IMMEDIATE, which already excludes other writers.
@@ -339,8 +390,13 @@ class PostStore:
             if result.rowcount != 1:
                 return False
             conn.execute(
-                insert(post_log).values(post_id=post.id, at=now, from_state=str(PostState.PUBLISHING),
-                                        to_state=str(to), note=reason)
+                insert(post_log).values(
+                    post_id=post.id,
+                    at=now,
+                    from_state=str(PostState.PUBLISHING),
+                    to_state=str(to),
+                    note=reason,
+                )
             )
             return True
 
@@ -357,11 +413,16 @@ class PostStore:
 
     def channel_status(self, channel: str) -> dict[str, Any]:
         with self._store.begin() as conn:
-            row = conn.execute(
-                select(channel_state).where(
-                    channel_state.c.brand == self._store.brand, channel_state.c.channel == channel
+            row = (
+                conn.execute(
+                    select(channel_state).where(
+                        channel_state.c.brand == self._store.brand,
+                        channel_state.c.channel == channel,
+                    )
                 )
-            ).mappings().first()
+                .mappings()
+                .first()
+            )
             return dict(row) if row else {}
 
     def set_channel_status(self, channel: str, **values: Any) -> None:
@@ -374,16 +435,21 @@ class PostStore:
                 )
             )
 
-    def record_missed(self, channel: str, slots: Sequence[datetime], waiting: int, now: datetime) -> list[datetime]:
+    def record_missed(
+        self, channel: str, slots: Sequence[datetime], waiting: int, now: datetime
+    ) -> list[datetime]:
         """Record missed slots once each; return those newly recorded."""
         recorded: list[datetime] = []
         brand = self._store.brand
         with self._store.begin() as conn:
             for slot in slots:
-                ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(slot_misses)
+                ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(
+                    slot_misses
+                )
                 result = conn.execute(
-                    ins.values(brand=brand, channel=channel, slot_at=slot, recorded_at=now,
-                               waiting=waiting).on_conflict_do_nothing()
+                    ins.values(
+                        brand=brand, channel=channel, slot_at=slot, recorded_at=now, waiting=waiting
+                    ).on_conflict_do_nothing()
                 )
                 if result.rowcount:
                     recorded.append(slot)
@@ -394,7 +460,12 @@ class PostStore:
         if channel:
             query = query.where(slot_misses.c.channel == channel)
         with self._store.begin() as conn:
-            return [dict(r) for r in conn.execute(query.order_by(slot_misses.c.slot_at.desc()).limit(limit)).mappings()]
+            return [
+                dict(r)
+                for r in conn.execute(
+                    query.order_by(slot_misses.c.slot_at.desc()).limit(limit)
+                ).mappings()
+            ]
 
     def filled_slots(self, channel: str, since: datetime) -> set[datetime]:
         with self._store.begin() as conn:

@@ -1,4 +1,4 @@
-"""Tables of the store (SQLAlchemy Core). Alembic migrations in ``goodwill/migrations`` build them."""
+"""Tables of the store (SQLAlchemy Core), built by the migrations in ``goodwill/migrations``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,16 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["UTCDateTime", "channel_state", "items", "metadata", "post_log", "posts", "slot_misses", "sources"]
+__all__ = [
+    "UTCDateTime",
+    "channel_state",
+    "items",
+    "metadata",
+    "post_log",
+    "posts",
+    "slot_misses",
+    "sources",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -40,7 +49,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        aware: datetime = (
+            value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        )
+        return aware
 
 
 metadata = MetaData(

@@ -40,8 +40,7 @@ class SourceStore:
                 select(sources).where(sources.c.brand == self._store.brand)
             ).mappings()
             return {
-                r["name"]: SourceState(**{k: r[k] for k in SourceState.__slots__})
-                for r in rows
+                r["name"]: SourceState(**{k: r[k] for k in SourceState.__slots__}) for r in rows
             }
 
     def save(self, states: list[SourceState]) -> None:
@@ -60,7 +59,9 @@ class SourceStore:
                 values = {k: getattr(state, k) for k in SourceState.__slots__}
                 if state.name in existing:
                     conn.execute(
-                        sources.update().where(sources.c.id == existing[state.name]).values(**values)
+                        sources.update()
+                        .where(sources.c.id == existing[state.name])
+                        .values(**values)
                     )
                 else:
                     conn.execute(sources.insert().values(brand=brand, **values))
