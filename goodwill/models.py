@@ -99,8 +99,13 @@ class OutgoingPost:
     text: str
     link: str | None
     credit: str | None
-    #: Stable per post and attempt series: networks that honour idempotency keys get it.
+    #: Stable per post (the same on every attempt): networks that honour idempotency keys get it.
     idempotency_key: str
+    #: This attempt's id (the ledger's claim); differs on each attempt.
+    attempt_id: str = ""
+    #: A link card, for networks that show one (LinkedIn article, Bluesky external embed).
+    card_title: str | None = None
+    card_description: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -224,7 +224,11 @@ def _claim_and_send(
     if post is None:
         return
     assert post.id is not None
+    item = store.items.get(post.item_id) if post.item_id else None
     outgoing = OutgoingPost(
+        attempt_id=attempt,
+        card_title=item.title if item else None,
+        card_description=item.summary[:300] if item else None,
         post_id=post.id,
         channel=channel.name,
         network=channel.network,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import gzip as gzip_module
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -291,13 +290,3 @@ class FeedServer:
                 headers={"Content-Type": "application/rss+xml"}, chunks=chunks, content_length=10
             ),
         )
-
-
-def wait_until(predicate: Any, timeout: float = 2.0) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` passes (for server-side effects)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return bool(predicate())

@@ -116,6 +116,16 @@ def test_feedparser_is_asked_when_fastfeedparser_finds_no_entries(
     ]
 
 
+def test_feed_behind_a_plain_text_notice() -> None:
+    body = (
+        b"Notice: cache rebuilt in 0.2 s\n<?xml version='1.0'?><rss version='2.0'><channel>"
+        b"<item><title>Still here</title><link>https://t.example.com/1</link></item>"
+        b"</channel></rss>"
+    )
+    feed = parse_feed(body, url="https://t.example.com/feed")
+    assert [(e.title, e.link) for e in feed.entries] == [("Still here", "https://t.example.com/1")]
+
+
 def test_empty_feed_is_a_feed_not_an_error() -> None:
     body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>'
     feed = parse_feed(body, url="https://q.example.com/feed")
@@ -177,6 +187,7 @@ def test_utf16_feed_parses() -> None:
         (b'{"items": [1, 2]}', "not a feed: JSON but not a JSON Feed"),
         (b"{not json", "not a feed: JSON but not a JSON Feed"),
         (b"<foo><bar/></foo>", "not a feed: an XML document of type <foo>"),
+        (b"Licence text, mail <me@example.com>", "not a feed: no XML or JSON in the body"),
         (b"<rss", "malformed feed: neither RSS, Atom nor RDF could be read from it"),
     ],
 )

@@ -207,6 +207,11 @@ def _sniff(body: bytes) -> _Sniff:
     first = text.find("<")
     if first < 0:
         return _Sniff("text")
+    if first > 0:  # text before any markup: only a feed further on (behind a warning) counts
+        marker = _RE_FEED_MARKER.search(text, first)
+        if marker is None:
+            return _Sniff("text")
+        first = marker.start()
     root, at, entities, doctype_html = _scan_prolog(text, first)
     if root in _HTML_ROOTS or (doctype_html and root not in _FEED_ROOTS):
         # A feed behind junk (PHP warnings are HTML) is still a feed: fastfeedparser skips to
