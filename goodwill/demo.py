@@ -23,6 +23,14 @@ from goodwill.samples import sample_config_dir
 __all__ = ["run_demo"]
 
 
+def _program() -> str:
+    """How the user called us (``.venv/bin/goodwill`` after the Quick start)."""
+    import sys
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    return argv0 if argv0.endswith("goodwill") else "goodwill"
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
@@ -49,8 +57,9 @@ def run_demo(args: Namespace, out: Any) -> int:
     config_dir.mkdir(parents=True, exist_ok=True)
     for src in sample_config_dir().glob("*.yaml"):
         (config_dir / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
-    # The demo never touches the user's database or Prefect home.
-    os.environ["GOODWILL_DATABASE_URL"] = f"sqlite:///{(work / 'goodwill.db').resolve()}"
+    # The demo never touches the user's database or Prefect home: its store is the default
+    # SQLite file beside its own config, so `goodwill queue --config DIR` finds it afterwards.
+    user_db = os.environ.pop("GOODWILL_DATABASE_URL", None)
     os.environ.setdefault("PREFECT_HOME", str(work / "prefect"))
     args.config = str(config_dir)
 
@@ -124,7 +133,10 @@ def run_demo(args: Namespace, out: Any) -> int:
         f"{len(waiting)} draft(s) wait for your review; {failed} failed."
     )
     out.line(f"Outbox: {outbox}")
-    out.line(f"Try: goodwill queue --config {config_dir}   (demo took {elapsed:.1f} s)")
+    prefix = "GOODWILL_DATABASE_URL= " if user_db else ""
+    out.line(
+        f"Demo took {elapsed:.1f} s. Look around: {prefix}{_program()} queue --config {config_dir}"
+    )
     out.json(
         {
             "outbox": str(outbox),
