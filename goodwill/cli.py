@@ -38,6 +38,8 @@ class Output:
         from rich.console import Console
 
         self.console = Console(highlight=False, soft_wrap=True)
+        if not self.console.is_terminal:
+            self.console.width = max(self.console.width, 160)  # pipes and logs: no cramped tables
         self.err = Console(stderr=True, highlight=False)
 
     def line(self, text: str = "", style: str | None = None) -> None:
