@@ -96,3 +96,10 @@ def use_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def brand() -> str:
     """A brand name unique to the test: rows of different tests never meet in a shared database."""
     return f"Test Studio {uuid.uuid4().hex[:8]}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run Prefect and browser tests last: Prefect's background workers outlive its test
+    harness, and their use of ``random`` would trip Hypothesis in any test that follows."""
+    late = {"prefect", "browser"}
+    items.sort(key=lambda item: any(m.name in late for m in item.iter_markers()))
