@@ -17,6 +17,8 @@ __all__ = ["REGISTRY", "connector_for"]
 #: network name -> "module:Class"
 REGISTRY: dict[str, str] = {
     "outbox": "connectors.outbox:OutboxConnector",
+    "mastodon": "connectors.mastodon:MastodonConnector",
+    "bluesky": "connectors.bluesky:BlueskyConnector",
 }
 
 
