@@ -106,6 +106,17 @@ def _no_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_http.THROTTLE, "enabled", False)
 
 
+@pytest.fixture(autouse=True)
+def _private_state(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Sessions and secrets files of a test go to its own temporary folders, never ~/."""
+    root = tmp_path_factory.mktemp("goodwill-state")
+    monkeypatch.setenv("GOODWILL_STATE_DIR", str(root / "state"))
+    monkeypatch.setenv("GOODWILL_SECRETS_DIR", str(root / "secrets"))
+    return root
+
+
 @pytest.fixture
 def fake_server() -> Iterator[object]:
     """A loopback HTTP server speaking whatever routes the test installs (connector_tester)."""

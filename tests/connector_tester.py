@@ -24,7 +24,8 @@ How a network's test file uses it (see ``tests/test_mastodon.py`` for a complete
 Each case injects one failure at the publish route and checks the error class Goodwill gets
 (connection refused → Transient, read timeout → UnknownOutcome, 429 with the network's own
 headers → RateLimited with the exact reset time, 401 → AuthFailed, duplicate → the spec's
-``duplicate_error`` (Rejected by default), 500 with an HTML page → UnknownOutcome). Every case
+``duplicate_error`` (Rejected by default; ``None`` when the network answers a repeat with
+the first post, e.g. Bluesky's fixed record key), 500 with an HTML page → UnknownOutcome). Every case
 also checks that no secret from ``spec.secrets`` appears in the error's message.
 
 ``FakeServer`` is a real ``ThreadingHTTPServer`` on 127.0.0.1: routes answer ``Reply`` values
@@ -252,7 +253,8 @@ class NetworkSpec:
     reset_at: datetime | None
     unauthorized: Reply
     duplicate: Reply
-    duplicate_error: type[ConnectorError] = Rejected
+    #: ``None``: the network answers a duplicate with the first post (publish returns a Receipt).
+    duplicate_error: type[ConnectorError] | None = Rejected
     #: Install the routes publish() needs besides the publish route (instance info, session…).
     routes: Callable[[FakeServer], None] = lambda server: None
     secrets: tuple[str, ...] = ()
@@ -278,7 +280,7 @@ FAILURE_CASES = [
 ]
 
 
-def run_case(spec: NetworkSpec, case: Case, server: FakeServer) -> ConnectorError:
+def run_case(spec: NetworkSpec, case: Case, server: FakeServer) -> ConnectorError | None:
     """Inject ``case`` at ``spec.publish`` and check the error; returns it for extra asserts."""
     spec.routes(server)
     method, path = spec.publish
@@ -301,6 +303,10 @@ def run_case(spec: NetworkSpec, case: Case, server: FakeServer) -> ConnectorErro
     connector = spec.connector(base, timeout)
     post = spec.post() if spec.post else sample_post(spec.network)
     expected = spec.duplicate_error if case.fault == "duplicate" else case.expect
+    if expected is None:
+        receipt = connector.publish(post)
+        assert receipt.remote_id, f"{case.name}: no remote id"
+        return None
     with pytest.raises(ConnectorError) as info:
         connector.publish(post)
     err = info.value
