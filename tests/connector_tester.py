@@ -25,8 +25,8 @@ Each case injects one failure at the publish route and checks the error class Go
 (connection refused → Transient, read timeout → UnknownOutcome, 429 with the network's own
 headers → RateLimited with the exact reset time, 401 → AuthFailed, duplicate → the spec's
 ``duplicate_error`` (Rejected by default; ``None`` when the network answers a repeat with
-the first post, e.g. Bluesky's fixed record key), 500 with an HTML page → UnknownOutcome). Every case
-also checks that no secret from ``spec.secrets`` appears in the error's message.
+the first post, e.g. Bluesky's fixed record key), 500 with an HTML page → UnknownOutcome).
+Every case also checks that no secret from ``spec.secrets`` appears in the error's message.
 
 ``FakeServer`` is a real ``ThreadingHTTPServer`` on 127.0.0.1: routes answer ``Reply`` values
 (or callables taking the ``Recorded`` request); ``script()`` queues one-off replies ahead of a

@@ -112,7 +112,9 @@ def test_publish_creates_a_post_record_with_facets_card_and_fixed_rkey(
 def test_rkey_is_a_stable_tid_per_post() -> None:
     one = post_rkey(sample_post("bluesky", attempt_id="a"))
     assert one == post_rkey(sample_post("bluesky", attempt_id="b"))
-    others = {post_rkey(sample_post("bluesky", post_id=i, idempotency_key=f"k-{i}")) for i in range(500)}
+    others = {
+        post_rkey(sample_post("bluesky", post_id=i, idempotency_key=f"k-{i}")) for i in range(500)
+    }
     assert len(others) == 500 and all(TID.match(k) for k in others)
     assert post_rkey(sample_post("bluesky", channel="other")) != one
 
