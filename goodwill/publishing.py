@@ -9,8 +9,10 @@ by the attempt that claimed the post. One channel failing never stops the others
 from __future__ import annotations
 
 import logging
+import random
+import time as _time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -27,7 +29,7 @@ from goodwill.errors import (
     UnknownOutcome,
 )
 from goodwill.events import EventSink, resource
-from goodwill.models import Kind, OutgoingPost, Post, PostState
+from goodwill.models import Kind, OutgoingPost, Post, PostState, Receipt
 from goodwill.ratio import Published, RatioGate
 from goodwill.ratio import plan as plan_slots
 from goodwill.slots import current_slot, missed_slots, slot_times
@@ -46,6 +48,49 @@ HORIZON = timedelta(weeks=8)
 FIRST_LOOKBACK = timedelta(days=1)
 
 ConnectorFactory = Callable[[Any, Config], Connector]
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Transient failures are retried within the run: ``tries`` in all, exponential backoff with
+    full jitter, never more than ``cap`` seconds a wait. Tests swap ``sleep`` (no real waits)."""
+
+    tries: int = 3
+    base: float = 1.0
+    cap: float = 8.0
+    sleep: Callable[[float], None] = _time.sleep
+    jitter: Callable[[], float] = random.random
+
+    def delays(self) -> Iterator[float]:
+        for attempt in range(self.tries - 1):
+            yield self.jitter() * min(self.cap, self.base * 2**attempt)
+
+
+_TICK = timedelta(microseconds=1)
+#: The retry policy ``publish_due`` uses (module-level so tests and callers can replace it).
+RETRY = Retry()
+
+
+def _send(connector: Connector, post: OutgoingPost) -> Receipt:
+    """``connector.publish`` with the transient failures retried (nothing was accepted)."""
+    delays = RETRY.delays()
+    while True:
+        try:
+            return connector.publish(post)
+        except Transient as exc:
+            delay = next(delays, None)
+            if delay is None:
+                raise
+            logger.info("post %s: %s; retrying in %.1fs", post.post_id, exc.message, delay)
+            RETRY.sleep(delay)
+
+
+def _quota_reached(store: Store, channel: Any, connector: Connector, now: datetime) -> str | None:
+    """Stop before the network refuses: a connector's ``quotas`` are (posts, window) pairs."""
+    for most, window in getattr(connector, "quotas", ()):
+        if store.posts.published_between(channel.name, now - window, now + _TICK) >= most:
+            return f"{channel.network} allows {most} posts per {window}; waiting"
+    return None
 
 
 @dataclass
@@ -202,6 +247,10 @@ def _claim_and_send(
     day_start: datetime,
 ) -> None:
     brand = config.brand.name
+    if (quota := _quota_reached(store, channel, connector, now)) is not None:
+        result.deferred += 1
+        result.lines.append(f"{channel.name}: {quota}")
+        return
     attempt = uuid.uuid4().hex
     post, held = store.posts.claim(
         channel.name,
@@ -241,7 +290,7 @@ def _claim_and_send(
     )
     res = resource(brand, channel.name, post.id)
     try:
-        receipt = connector.publish(outgoing)
+        receipt = _send(connector, outgoing)
     except Transient as exc:
         store.posts.finish(post, PostState.APPROVED, now, reason=f"will retry: {exc.message}")
         result.deferred += 1

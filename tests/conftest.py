@@ -124,3 +124,13 @@ def fake_server() -> Iterator[object]:
 
     with FakeServer() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Publishing retries transient failures with backoff: tests record the waits, never sleep."""
+    from goodwill import publishing
+
+    waits: list[float] = []
+    monkeypatch.setattr(publishing, "RETRY", publishing.Retry(sleep=waits.append))
+    return waits
