@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,7 +42,7 @@ from goodwill.models import OutgoingPost, Receipt
 
 from ._http import DEFAULT_TIMEOUT, HttpClient, error_text, parse_reset, scrub
 
-__all__ = ["BlueskyConnector", "SessionFile", "post_rkey"]
+__all__ = ["BlueskyConnector", "SessionFile", "post_rkey", "setup"]
 
 COLLECTION = "app.bsky.feed.post"
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -162,6 +163,31 @@ class BlueskyConnector:
 
     def limit(self) -> int:
         return self.max_graphemes
+
+    @classmethod
+    def preview(cls, channel: Any, config: Config, post: OutgoingPost) -> dict[str, Any]:
+        """The record as it would be sent (``createdAt`` is set at sending time)."""
+        shown = cls(channel.base_url, channel.handle, "", language=channel.language)
+        shown.language = channel.language or config.brand.language
+        record = shown.record(post)
+        return {
+            "network": cls.network,
+            "text": post.text,
+            "length": textlib.length(post.text, "bluesky"),
+            "limit": cls.max_graphemes,
+            "card": record.get("embed", {}).get("external"),
+            "facets": record.get("facets", []),
+            "request": {
+                "method": "POST",
+                "url": f"{channel.base_url.rstrip('/')}/xrpc/com.atproto.repo.createRecord",
+                "json": {
+                    "repo": f"(the DID of {shown.handle})",
+                    "collection": COLLECTION,
+                    "rkey": post_rkey(post),
+                    "record": record,
+                },
+            },
+        }
 
     def record(self, post: OutgoingPost, created_at: datetime | None = None) -> dict[str, Any]:
         """The ``app.bsky.feed.post`` record exactly as it is sent (what the preview shows)."""
@@ -345,3 +371,30 @@ class BlueskyConnector:
 
 class _NotFound(ConnectorError):
     """getRecord found nothing (internal to this module)."""
+
+
+# ---------------------------------------------------------------------- guided set-up
+
+_APP_PASSWORD = re.compile(r"^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$")
+
+
+def setup(
+    channel: Any, config: Config, io: Any, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT
+) -> dict[str, str]:
+    """``goodwill auth``: ask for an app password, verify it with one new session (kept for
+    publishing). Returns ``{"app_password": ...}``."""
+    io.say(
+        f"Create an app password for {channel.handle}: Bluesky → Settings → Privacy and "
+        "security → App passwords (https://bsky.app/settings/app-passwords). "
+        "Never give Goodwill your account password."
+    )
+    password = io.ask_secret("App password (xxxx-xxxx-xxxx-xxxx): ").strip()
+    if not _APP_PASSWORD.match(password):
+        raise AuthFailed(
+            "bluesky: that is not an app password (four groups of four letters or digits); "
+            "create one in Settings → App passwords"
+        )
+    connector = BlueskyConnector(channel.base_url, channel.handle, password, timeout=timeout)
+    connector.sessions.clear()  # a new password: start from a new session
+    io.say(f"Verified: {connector.verify()}")
+    return {"app_password": password}

@@ -17,16 +17,19 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from goodwill import text as textlib
 from goodwill.config import Config
 from goodwill.errors import AuthFailed, Rejected, Transient, UnknownOutcome
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import DEFAULT_TIMEOUT, HttpClient
+from ._http import DEFAULT_TIMEOUT, HttpClient, error_text
 
-__all__ = ["MastodonConnector"]
+__all__ = ["MastodonConnector", "setup"]
 
+#: Instance limits read for previews in this process: base_url -> (limit, where it came from).
+_PUBLIC_LIMITS: dict[str, tuple[int, str]] = {}
 _TAG = re.compile(r"<[^>]+>")
 _BREAK = re.compile(r"<br\s*/?>|</p>\s*<p>", re.IGNORECASE)
 _HREF = re.compile(r'href="([^"]+)"')
@@ -103,6 +106,37 @@ class MastodonConnector:
         except (KeyError, TypeError):
             return self.default_limit
         return int(value) if isinstance(value, int) and value > 0 else self.default_limit
+
+    @classmethod
+    def preview(cls, channel: Any, config: Config, post: OutgoingPost) -> dict[str, Any]:
+        """The status as it would be sent; the limit is the instance's (a public read)."""
+        limit, source = _PUBLIC_LIMITS.get(channel.base_url, (None, ""))
+        if limit is None:
+            probe = cls(channel.base_url, "", timeout=(3.0, 5.0))
+            probe.http.session.headers.pop("Authorization", None)
+            try:
+                limit, source = probe._instance_limit(), "the instance"
+            except (Transient, UnknownOutcome, Rejected, AuthFailed):
+                limit, source = cls.default_limit, "default; the instance did not answer"
+            _PUBLIC_LIMITS[channel.base_url] = (limit, source)
+        shown = cls(channel.base_url, "", visibility=channel.visibility)
+        shown.language = channel.language or config.brand.language
+        return {
+            "network": cls.network,
+            "text": post.text,
+            "length": textlib.length(post.text, "mastodon"),
+            "limit": limit,
+            "limit_from": source,
+            "card": {"uri": post.link, "note": "Mastodon builds the card from the page"}
+            if post.link
+            else None,
+            "request": {
+                "method": "POST",
+                "url": f"{channel.base_url.rstrip('/')}/api/v1/statuses",
+                "headers": {"Idempotency-Key": cls.idempotency_key(post)},
+                "json": shown.payload(post),
+            },
+        }
 
     def payload(self, post: OutgoingPost) -> dict[str, Any]:
         """The JSON body sent to ``/api/v1/statuses`` (what the preview shows)."""
@@ -192,3 +226,69 @@ def _find(statuses: Iterable[Any], post: OutgoingPost) -> dict[str, Any] | None:
             if head and _plain(content).startswith(head):
                 return status
     return None
+
+
+# ---------------------------------------------------------------------- guided set-up
+
+#: Scopes Goodwill needs: post, read its own account and recent statuses (reconciliation).
+SCOPES = "read:accounts read:statuses write:statuses"
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+
+
+def setup(
+    channel: Any, config: Config, io: Any, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT
+) -> dict[str, str]:
+    """``goodwill auth``: register an app on the instance, have the owner approve it in the
+    browser, exchange the code for a token and verify it. Returns ``{"access_token": ...}``."""
+    held: list[str] = []
+    http = HttpClient("mastodon", channel.base_url, timeout=timeout, secrets=lambda: held)
+    response = http.send(
+        "POST",
+        "/api/v1/apps",
+        data={
+            "client_name": f"Goodwill ({config.brand.name})",
+            "redirect_uris": OOB,
+            "scopes": SCOPES,
+            "website": config.brand.website or "https://github.com/goodwill-social/goodwill",
+        },
+        write=False,
+    )
+    http.check(response, write=False)
+    app = http.json(response, write=False)
+    try:
+        client_id, client_secret = str(app["client_id"]), str(app["client_secret"])
+    except (KeyError, TypeError):
+        raise Rejected("mastodon: the instance did not return app credentials") from None
+    held.append(client_secret)
+    query = urlencode(
+        {"client_id": client_id, "response_type": "code", "redirect_uri": OOB, "scope": SCOPES}
+    )
+    io.say("Open this address, sign in as the account Goodwill should post for, and approve:")
+    io.say(f"  {http.url('/oauth/authorize')}?{query}")
+    code = io.ask_secret("Paste the authorization code shown after approving: ").strip()
+    if not code:
+        raise AuthFailed("mastodon: no authorization code given")
+    held.append(code)
+    response = http.send(
+        "POST",
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "redirect_uri": OOB,
+            "scope": SCOPES,
+        },
+        write=False,
+    )
+    if response.status_code in (400, 401):
+        raise AuthFailed(f"mastodon: the instance refused the code: {error_text(response)}")
+    http.check(response, write=False)
+    token = http.json(response, write=False).get("access_token")
+    if not isinstance(token, str) or not token:
+        raise AuthFailed("mastodon: the instance answered without an access token")
+    held.append(token)
+    who = MastodonConnector(channel.base_url, token, timeout=timeout).verify()
+    io.say(f"Verified: {who}")
+    return {"access_token": token}

@@ -36,7 +36,7 @@ from goodwill.slots import current_slot, missed_slots, slot_times
 from goodwill.store import Store
 from goodwill.store.posts import Choice
 
-__all__ = ["PublishResult", "project_queue", "publish_due"]
+__all__ = ["PublishResult", "Retry", "build_outgoing", "project_queue", "publish_due"]
 
 logger = logging.getLogger("goodwill.publish")
 
@@ -69,6 +69,28 @@ class Retry:
 _TICK = timedelta(microseconds=1)
 #: The retry policy ``publish_due`` uses (module-level so tests and callers can replace it).
 RETRY = Retry()
+
+
+def build_outgoing(
+    config: Config, store: Store, channel: Any, post: Post, attempt: str = ""
+) -> OutgoingPost:
+    """What the connector gets for ``post`` (also what previews show)."""
+    assert post.id is not None
+    item = store.items.get(post.item_id) if post.item_id else None
+    return OutgoingPost(
+        attempt_id=attempt,
+        card_title=item.title if item else None,
+        card_description=item.summary[:300] if item else None,
+        post_id=post.id,
+        channel=channel.name,
+        network=channel.network,
+        category=post.category,
+        kind=post.kind,
+        text=post.text,
+        link=post.link,
+        credit=post.credit,
+        idempotency_key=f"goodwill-{config.brand.name}-{post.id}",
+    )
 
 
 def _send(connector: Connector, post: OutgoingPost) -> Receipt:
@@ -273,21 +295,7 @@ def _claim_and_send(
     if post is None:
         return
     assert post.id is not None
-    item = store.items.get(post.item_id) if post.item_id else None
-    outgoing = OutgoingPost(
-        attempt_id=attempt,
-        card_title=item.title if item else None,
-        card_description=item.summary[:300] if item else None,
-        post_id=post.id,
-        channel=channel.name,
-        network=channel.network,
-        category=post.category,
-        kind=post.kind,
-        text=post.text,
-        link=post.link,
-        credit=post.credit,
-        idempotency_key=f"goodwill-{brand}-{post.id}",
-    )
+    outgoing = build_outgoing(config, store, channel, post, attempt)
     res = resource(brand, channel.name, post.id)
     try:
         receipt = _send(connector, outgoing)
