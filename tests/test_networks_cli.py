@@ -17,7 +17,7 @@ import pytest
 from goodwill import cli
 from tests.connector_tester import FakeServer, Recorded, Reply
 from tests.fakepds import APP_PASSWORD, HANDLE, FakePDS
-from tests.test_mastodon import ACCOUNT, TOKEN
+from tests.test_mastodon import TOKEN
 from tests.test_mastodon import routes as mastodon_routes
 
 OAUTH_CODE = "qDFUEaYrRK5c-HNmTCJbAzazwLRInJ7VHFat0wcMgCU"
@@ -232,7 +232,7 @@ def mastodon_oauth(server: FakeServer, *, accept: bool = True) -> None:
                 "redirect_uris": [req.form["redirect_uris"]],
                 "client_id": "TWhM-tNSuncnqN7DBJmoyeLnk6K3iJJ71KKXxgL1hPM",
                 "client_secret": CLIENT_SECRET,
-                "vapid_key": "BCk-QqERU0q-CfYZjcuB6lnyyOYfJ2AifKqfeGIm7Z-HiTU5T9eTG5GxVA0_OH5mMlI4UkkDTpaZwozy0TzdZ2M=",
+                "vapid_key": "BCk-QqERU0q-CfYZjcuB6lnyyOYfJ2AifKqfeGIm7Z-HiTU5T9eTG5GxVA0_OH5mM",
             }
         )
 
