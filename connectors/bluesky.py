@@ -17,10 +17,13 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -107,6 +110,17 @@ class SessionFile:
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """An exclusive lock across processes, held while the session is renewed."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
 
 class BlueskyConnector:
@@ -268,7 +282,9 @@ class BlueskyConnector:
         if self._session is None:
             self._session = self.sessions.load()
         if self._session is None:
-            self._session = self._create_session()
+            with self.sessions.lock():
+                # Another publisher may have created one while we waited for the lock.
+                self._session = self.sessions.load() or self._create_session()
             return self._session
         expiry = _jwt_expiry(self._session["accessJwt"])
         if expiry is not None and expiry <= self.clock() + timedelta(seconds=60):
@@ -290,6 +306,16 @@ class BlueskyConnector:
         return self.sessions.save(self.http.json(response, write=False))
 
     def _refresh(self) -> None:
+        """Renew the session; refresh tokens are single-use, so publishers take turns."""
+        assert self._session is not None
+        with self.sessions.lock():
+            on_disk = self.sessions.load()
+            if on_disk and on_disk["accessJwt"] != self._session["accessJwt"]:
+                self._session = on_disk  # another publisher refreshed it already
+                return
+            self._refresh_locked()
+
+    def _refresh_locked(self) -> None:
         assert self._session is not None
         response = self.http.send(
             "POST",

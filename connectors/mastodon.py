@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from goodwill import text as textlib
 from goodwill.config import Config
-from goodwill.errors import AuthFailed, Rejected, Transient, UnknownOutcome
+from goodwill.errors import AuthFailed, ConnectorError, Rejected, Transient, UnknownOutcome
 from goodwill.models import OutgoingPost, Receipt
 
 from ._http import DEFAULT_TIMEOUT, HttpClient, error_text
@@ -89,12 +89,16 @@ class MastodonConnector:
     # ------------------------------------------------------------------ contract
 
     def limit(self) -> int:
-        """The instance's own limit (cached); the default 500 if it cannot be read."""
+        """The instance's own limit (read once); the default 500 while it cannot be read."""
+        known = self._known_limit()
+        return self.default_limit if known is None else known
+
+    def _known_limit(self) -> int | None:
         if self._limit is None:
             try:
                 self._limit = self._instance_limit()
-            except (Transient, UnknownOutcome, Rejected, AuthFailed):
-                return self.default_limit
+            except ConnectorError:
+                return None  # asked again next time; the instance judges the length meanwhile
         return self._limit
 
     def _instance_limit(self) -> int:
@@ -152,8 +156,8 @@ class MastodonConnector:
         return "goodwill-" + hashlib.sha256(raw).hexdigest()[:32]
 
     def publish(self, post: OutgoingPost) -> Receipt:
-        used, limit = textlib.length(post.text, "mastodon"), self.limit()
-        if used > limit:
+        used, limit = textlib.length(post.text, "mastodon"), self._known_limit()
+        if limit is not None and used > limit:
             raise Rejected(f"mastodon: text is {used} characters; this instance allows {limit}")
         response = self.http.send(
             "POST",

@@ -223,3 +223,30 @@ def test_more_than_300_graphemes_is_rejected_before_sending(
     assert not fake_server.calls("POST", "/xrpc/com.atproto.repo.createRecord")
     # 300 family emoji (several code points, one grapheme each) fit.
     connector(fake_server.url).publish(sample_post("bluesky", text="👨‍👩‍👧" * 300, link=None))
+
+
+def test_two_publishers_share_one_refresh(pds: FakePDS, fake_server: FakeServer) -> None:
+    """Refresh tokens are single-use: the second publisher takes the first one's new session."""
+    first, second = connector(fake_server.url), connector(fake_server.url)
+    first.verify()
+    second.verify()
+    pds.expire_access()
+    first.publish(sample_post("bluesky", post_id=1, idempotency_key="k1"))
+    second.publish(sample_post("bluesky", post_id=2, idempotency_key="k2"))
+    assert len(pds.records) == 2
+    assert len(fake_server.calls("POST", "/xrpc/com.atproto.server.refreshSession")) == 1
+    assert pds.sessions_created == 1
+
+
+def test_a_refused_refresh_and_a_revoked_app_password_pause_with_auth_failed(
+    pds: FakePDS, fake_server: FakeServer
+) -> None:
+    connector(fake_server.url).verify()
+    pds.expire_access()
+    pds.revoke_refresh()
+    revoked = BlueskyConnector(fake_server.url, HANDLE, "zzzz-zzzz-zzzz-zzzz")
+    with pytest.raises(AuthFailed, match="Invalid identifier or password") as info:
+        revoked.publish(sample_post("bluesky"))
+    assert "zzzz-zzzz-zzzz-zzzz" not in str(info.value)
+    assert pds.records == {}
+    assert SessionFile(fake_server.url, HANDLE).load() is None  # nothing stale kept

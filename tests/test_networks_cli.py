@@ -364,3 +364,43 @@ def test_auth_bluesky_verifies_the_app_password_with_one_session(
     assert code == 1 and "not an app password" in err
     assert "my main password" not in out + err
     assert_no_secrets(out, err)
+
+
+def test_networks_that_refuse_leave_every_post_accounted_for_without_tokens(
+    config_dir: Path,
+    use_database: str,
+    mastodon: FakeServer,
+    pds: FakePDS,
+    pds_server: FakeServer,
+    env: None,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    config = network_config(config_dir, mastodon.url, pds_server.url)
+    queue_own_posts(capsys, config)
+    mastodon.route(
+        "POST", "/api/v1/statuses", Reply.json({"error": "The access token was revoked"}, 401)
+    )
+    pds_server.route(
+        "POST",
+        "/xrpc/com.atproto.repo.createRecord",
+        Reply.json(
+            {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+            429,
+            {"ratelimit-reset": "1795654800", "ratelimit-remaining": "0"},
+        ),
+    )
+    code, out, err = run(capsys, "publish", "--config", str(config), "--no-prefect", "-v")
+    assert "studio-mastodon: paused: credentials: mastodon: The access token was revoked" in out
+    assert "studio-bluesky: paused: rate limited" in out
+
+    code, out, err = run(capsys, "queue", "--config", str(config), "--json")
+    rows = {r["channel"]: r for r in json.loads(out.strip().splitlines()[-1])}
+    assert rows["studio-mastodon"]["state"] == "approved"
+    assert "The access token was revoked" in rows["studio-mastodon"]["reason"]
+    assert rows["studio-bluesky"]["state"] == "approved"
+    assert "rate limited until" in rows["studio-bluesky"]["reason"]
+    assert_no_secrets(out, err, caplog.text)
+    for record in caplog.records:
+        assert_no_secrets(record.getMessage(), str(record.args), str(record.exc_info))
