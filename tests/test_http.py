@@ -19,6 +19,8 @@ NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
         ("120", NOW + timedelta(seconds=120)),
         ("1795654800", datetime.fromtimestamp(1795654800, UTC)),
         ("2026-11-26T01:05:00.000Z", datetime(2026, 11, 26, 1, 5, tzinfo=UTC)),
+        # As a Mastodon instance sent it (qiitadon.com, quoted on qiita.com/KEINOS).
+        ("2020-09-08T13:25:00.019685Z", datetime(2020, 9, 8, 13, 25, 0, 19685, tzinfo=UTC)),
         ("2026-11-26T02:05:00+01:00", datetime(2026, 11, 26, 1, 5, tzinfo=UTC)),
         ("Thu, 26 Nov 2026 01:05:00 GMT", datetime(2026, 11, 26, 1, 5, tzinfo=UTC)),
         ("soon", None),

@@ -395,7 +395,7 @@ def test_networks_that_refuse_leave_every_post_accounted_for_without_tokens(
     assert "studio-mastodon: paused: credentials: mastodon: The access token was revoked" in out
     assert "studio-bluesky: paused: rate limited" in out
 
-    code, out, err = run(capsys, "queue", "--config", str(config), "--json")
+    _, out, err = run(capsys, "queue", "--config", str(config), "--json")
     rows = {r["channel"]: r for r in json.loads(out.strip().splitlines()[-1])}
     assert rows["studio-mastodon"]["state"] == "approved"
     assert "The access token was revoked" in rows["studio-mastodon"]["reason"]
