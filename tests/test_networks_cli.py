@@ -391,7 +391,7 @@ def test_networks_that_refuse_leave_every_post_accounted_for_without_tokens(
             {"ratelimit-reset": "1795654800", "ratelimit-remaining": "0"},
         ),
     )
-    code, out, err = run(capsys, "publish", "--config", str(config), "--no-prefect", "-v")
+    _, out, err = run(capsys, "publish", "--config", str(config), "--no-prefect", "-v")
     assert "studio-mastodon: paused: credentials: mastodon: The access token was revoked" in out
     assert "studio-bluesky: paused: rate limited" in out
 
