@@ -132,5 +132,7 @@ def _no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     from goodwill import publishing
 
     waits: list[float] = []
-    monkeypatch.setattr(publishing, "RETRY", publishing.Retry(sleep=waits.append))
+    # A fixed jitter: tests never touch the global ``random`` state (Hypothesis watches it).
+    retry = publishing.Retry(sleep=waits.append, jitter=lambda: 0.5)
+    monkeypatch.setattr(publishing, "RETRY", retry)
     return waits
