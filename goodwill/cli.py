@@ -155,8 +155,37 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
         f"OK: {config.brand.name} ({config.brand.timezone}), {len(config.sources)} sources, "
         f"{len(config.channels)} channels, ratio 1:{config.policy.ratio}"
     )
-    out.json({"ok": True, "errors": []})
-    return EXIT_OK
+    if not getattr(args, "online", False):
+        out.json({"ok": True, "errors": []})
+        return EXIT_OK
+    channels = _verify_channels(config, out)
+    ok = all(c["ok"] for c in channels.values())
+    out.json({"ok": ok, "errors": [], "channels": channels})
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _verify_channels(config: Any, out: Output) -> dict[str, dict[str, Any]]:
+    """One cheap authenticated read per channel (``verify()``), never a post."""
+    from connectors import connector_for
+
+    results: dict[str, dict[str, Any]] = {}
+    for channel in config.channels:
+        if not channel.enabled or channel.network == "outbox":
+            continue
+        try:
+            connector = connector_for(channel, config)
+            verify = getattr(connector, "verify", None)
+            if verify is None:
+                detail, ok = "no online check for this network yet", True
+            else:
+                detail, ok = f"credentials work: {verify()}", True
+        except GoodwillError as exc:
+            detail, ok = exc.message, False
+        results[channel.name] = {"ok": ok, "network": channel.network, "detail": detail}
+        out.line(f"  {'ok' if ok else 'FAILED'} {channel.name} ({channel.network}): {detail}")
+    if not results:
+        out.line("  no channel publishes to a network yet (all outbox)")
+    return results
 
 
 def _steps(args: argparse.Namespace) -> Any:
@@ -240,6 +269,8 @@ def _print_draft(out: Output, result: Any) -> None:
 
 
 def cmd_publish(args: argparse.Namespace, out: Output) -> int:
+    if getattr(args, "dry_run", False):
+        return _dry_run(args, out)
     result = _steps(args).publish(_config_dir(args), channel=args.channel)
     _print_publish(out, result)
     out.json(result.as_json() | {"unknown": result.unknown})
@@ -279,6 +310,14 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
     states = args.state or ["draft", "approved", "held", "publishing", "unknown"]
     posts = store.posts.find(states=states, channel=args.channel, limit=args.limit)
     rows = [_post_json(p) for p in posts]
+    if getattr(args, "preview", False):
+        for post, row in zip(posts, rows, strict=True):
+            row["preview"] = _post_preview(config, store, post)
+            _print_preview(out, config, post, row["preview"], str(post.state))
+        if not posts:
+            out.line("The queue is empty.")
+        out.json(rows)
+        return EXIT_OK
     out.table(
         ["id", "channel", "category", "state", "when", "text", "reason"],
         [
@@ -298,6 +337,73 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
         out.line("The queue is empty." if not args.state else "No posts in that state.")
     out.json(rows)
     return EXIT_OK
+
+
+def _dry_run(args: argparse.Namespace, out: Output) -> int:
+    """What ``publish`` would send now, exactly as each network would get it; sends nothing."""
+    from goodwill.app import now_utc, open_store
+
+    config = _load(args)
+    if args.channel:
+        config.channel(args.channel)
+    store = open_store(config)
+    now = now_utc()
+    shown: list[dict[str, Any]] = []
+    for channel in config.channels:
+        if not channel.enabled or (args.channel and channel.name != args.channel):
+            continue
+        queued = store.posts.queued(channel.name)
+        due = [p for p in queued if (p.pinned_at or p.scheduled_for or now) <= now]
+        for post in due or queued[:1]:
+            row = _post_json(post) | {
+                "due": post in due,
+                "preview": _post_preview(config, store, post),
+            }
+            shown.append(row)
+            _print_preview(out, config, post, row["preview"], "due now" if post in due else "next")
+    if not shown:
+        out.line("Nothing is queued.")
+    out.line("Dry run: nothing was sent.")
+    out.json(
+        {"published": 0, "held": 0, "failed": 0, "unknown": 0, "dry_run": True, "posts": shown}
+    )
+    return EXIT_OK
+
+
+def _post_preview(config: Any, store: Any, post: Any) -> dict[str, Any]:
+    from connectors import preview_for
+    from goodwill.publishing import build_outgoing
+
+    channel = config.channel(post.channel)
+    return preview_for(channel, config, build_outgoing(config, store, channel, post))
+
+
+def _print_preview(out: Output, config: Any, post: Any, preview: dict[str, Any], when: str) -> None:
+    if out.as_json:
+        return
+    at = _local(post.pinned_at or post.scheduled_for, config.brand.tz)
+    out.line(
+        f"── post {post.id} · {post.channel} ({preview['network']}) · {post.category} · "
+        f"{when}{' ' + at if at else ''}",
+        style="bold",
+    )
+    out.line(preview["text"])
+    over = preview["length"] > preview["limit"]
+    out.line(
+        f"   length {preview['length']}/{preview['limit']}"
+        + (f" ({preview['limit_from']})" if preview.get("limit_from") else "")
+        + ("  TOO LONG" if over else ""),
+        style="red" if over else "dim",
+    )
+    card = preview.get("card")
+    if card:
+        title = card.get("title") or ""
+        out.line(f"   card: {card.get('uri')}" + (f" — {title}" if title else ""), style="dim")
+    for facet in preview.get("facets") or []:
+        index = facet["index"]
+        uri = facet["features"][0].get("uri", "")
+        span = f"{index['byteStart']}-{index['byteEnd']}"
+        out.line(f"   link facet: UTF-8 bytes {span} → {uri}", style="dim")
 
 
 def _preview(text: str, width: int = 70) -> str:
@@ -411,6 +517,76 @@ def _parse_at(value: str, tz: Any, now: datetime) -> datetime:
     return when.replace(tzinfo=tz) if when.tzinfo is None else when
 
 
+class _TerminalIO:
+    """How a guided set-up talks to the owner: lines out, answers in (secrets unechoed)."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+
+    def say(self, text: str) -> None:
+        self.out.err.print(text, markup=False, highlight=False, soft_wrap=True)  # URLs unbroken
+
+    def ask(self, prompt: str) -> str:
+        return _ask(prompt)
+
+    def ask_secret(self, prompt: str) -> str:
+        return _ask_secret(prompt)
+
+
+def _ask(prompt: str) -> str:
+    print(prompt, end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().rstrip("\n")
+
+
+def _ask_secret(prompt: str) -> str:
+    if not sys.stdin.isatty():
+        return _ask(prompt)
+    import getpass
+
+    return getpass.getpass(prompt, stream=sys.stderr)
+
+
+def cmd_auth(args: argparse.Namespace, out: Output) -> int:
+    """Guided set-up of one channel's credentials, stored where its references point."""
+    from importlib import import_module
+
+    from connectors import connector_class
+
+    config = _load(args)
+    channel = config.channel(args.channel)
+    module = import_module(connector_class(channel).__module__)
+    setup = getattr(module, "setup", None)
+    if setup is None:
+        raise UsageError(f"{channel.name}: {channel.network} has no guided set-up")
+    out.err.print(f"Setting up {channel.name} ({channel.network})", markup=False)
+    values: dict[str, str] = setup(channel, config, _TerminalIO(out))
+    stored: dict[str, str] = {}
+    for field, value in values.items():
+        ref = getattr(channel, field)
+        stored[field] = str(ref)
+        out.line(f"{field} ({ref}): {_store_secret(ref, value, channel.name, field)}")
+    out.line(f"{channel.name} is ready: try `goodwill check --online`.")
+    out.json({"channel": channel.name, "stored": stored})
+    return EXIT_OK
+
+
+def _store_secret(ref: Any, value: str, channel: str, field: str) -> str:
+    """Write a credential where its reference points; never print its value."""
+    from goodwill.credentials import secrets_dir, store_secret, write_private
+
+    if ref.scheme == "secret":
+        from flows.secrets import save_secret
+
+        save_secret(ref.name, value)
+        return f"saved in the Prefect Secret block {ref.name!r}"
+    if ref.scheme == "env":
+        # The value never goes to the terminal: it waits in a 0600 file for the export line.
+        path = secrets_dir() / f"{channel}.{field}"
+        write_private(path, value + "\n")
+        return f'saved to {path} (0600); add to your environment: export {ref.name}="$(cat {path})"'
+    return store_secret(ref, value)
+
+
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     from goodwill.demo import run_demo
 
@@ -476,7 +652,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("init", cmd_init, "write a commented starter config")
     p.add_argument("dir", nargs="?", help="folder to write (default ./config)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
-    add("check", cmd_check, "validate the config")
+    p = add("check", cmd_check, "validate the config")
+    p.add_argument(
+        "--online",
+        action="store_true",
+        help="also verify each channel's credentials with one cheap read (posts nothing)",
+    )
+    p = add("auth", cmd_auth, "set up a channel's credentials (guided; stored by reference)")
+    p.add_argument("channel", metavar="CHANNEL")
     p = add("demo", cmd_demo, "run one full cycle on bundled sample feeds, offline, into an outbox")
     p.add_argument(
         "--days", type=int, default=7, help="play this many days of posting slots (default 7)"
@@ -505,6 +688,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--channel", help="only this channel")
     p.add_argument("--limit", type=int, default=None)
+    p.add_argument(
+        "--preview",
+        action="store_true",
+        help="show each post exactly as its network will get it (length, card, facets)",
+    )
     p = add("approve", cmd_approve, "approve drafts")
     p.add_argument("ids", nargs="+", type=int, metavar="ID")
     p = add("reject", cmd_reject, "reject drafts")
@@ -522,6 +710,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = add("publish", cmd_publish, "publish every post that is due")
     p.add_argument("--channel", help="only this channel")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what would be sent now, exactly as each network gets it; send nothing",
+    )
     add("serve", cmd_serve, "serve all deployments on their schedules and triggers")
     return parser
 

@@ -225,6 +225,7 @@ class MastodonChannel(_ChannelBase):
     network: Literal["mastodon"]
     base_url: Annotated[str, Field(pattern=r"^https?://")]
     access_token: SecretReference
+    visibility: Literal["public", "unlisted", "private"] = "public"
 
 
 class BlueskyChannel(_ChannelBase):

@@ -14,6 +14,10 @@ class Connector(Protocol):
     """One channel's way out to its network.
 
     Limits are class attributes so the drafter can fit text before anything is sent.
+
+    Optional (looked up by name, see ``connectors/__init__.py``): ``verify() -> str``, one cheap
+    authenticated read for ``goodwill check --online``; ``preview(channel, config, post)``;
+    ``quotas``, the network's posting allowances respected before it refuses.
     """
 
     network: ClassVar[str]

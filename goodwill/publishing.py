@@ -9,8 +9,10 @@ by the attempt that claimed the post. One channel failing never stops the others
 from __future__ import annotations
 
 import logging
+import random
+import time as _time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -27,14 +29,14 @@ from goodwill.errors import (
     UnknownOutcome,
 )
 from goodwill.events import EventSink, resource
-from goodwill.models import Kind, OutgoingPost, Post, PostState
+from goodwill.models import Kind, OutgoingPost, Post, PostState, Receipt
 from goodwill.ratio import Published, RatioGate
 from goodwill.ratio import plan as plan_slots
 from goodwill.slots import current_slot, missed_slots, slot_times
 from goodwill.store import Store
 from goodwill.store.posts import Choice
 
-__all__ = ["PublishResult", "project_queue", "publish_due"]
+__all__ = ["PublishResult", "Retry", "build_outgoing", "project_queue", "publish_due"]
 
 logger = logging.getLogger("goodwill.publish")
 
@@ -46,6 +48,71 @@ HORIZON = timedelta(weeks=8)
 FIRST_LOOKBACK = timedelta(days=1)
 
 ConnectorFactory = Callable[[Any, Config], Connector]
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Transient failures are retried within the run: ``tries`` in all, exponential backoff with
+    full jitter, never more than ``cap`` seconds a wait. Tests swap ``sleep`` (no real waits)."""
+
+    tries: int = 3
+    base: float = 1.0
+    cap: float = 8.0
+    sleep: Callable[[float], None] = _time.sleep
+    jitter: Callable[[], float] = random.random
+
+    def delays(self) -> Iterator[float]:
+        for attempt in range(self.tries - 1):
+            yield self.jitter() * min(self.cap, self.base * 2**attempt)
+
+
+_TICK = timedelta(microseconds=1)
+#: The retry policy ``publish_due`` uses (module-level so tests and callers can replace it).
+RETRY = Retry()
+
+
+def build_outgoing(
+    config: Config, store: Store, channel: Any, post: Post, attempt: str = ""
+) -> OutgoingPost:
+    """What the connector gets for ``post`` (also what previews show)."""
+    assert post.id is not None
+    item = store.items.get(post.item_id) if post.item_id else None
+    return OutgoingPost(
+        attempt_id=attempt,
+        card_title=item.title if item else None,
+        card_description=item.summary[:300] if item else None,
+        post_id=post.id,
+        channel=channel.name,
+        network=channel.network,
+        category=post.category,
+        kind=post.kind,
+        text=post.text,
+        link=post.link,
+        credit=post.credit,
+        idempotency_key=f"goodwill-{config.brand.name}-{post.id}",
+    )
+
+
+def _send(connector: Connector, post: OutgoingPost) -> Receipt:
+    """``connector.publish`` with the transient failures retried (nothing was accepted)."""
+    delays = RETRY.delays()
+    while True:
+        try:
+            return connector.publish(post)
+        except Transient as exc:
+            delay = next(delays, None)
+            if delay is None:
+                raise
+            logger.info("post %s: %s; retrying in %.1fs", post.post_id, exc.message, delay)
+            RETRY.sleep(delay)
+
+
+def _quota_reached(store: Store, channel: Any, connector: Connector, now: datetime) -> str | None:
+    """Stop before the network refuses: a connector's ``quotas`` are (posts, window) pairs."""
+    for most, window in getattr(connector, "quotas", ()):
+        if store.posts.published_between(channel.name, now - window, now + _TICK) >= most:
+            return f"{channel.network} allows {most} posts per {window}; waiting"
+    return None
 
 
 @dataclass
@@ -202,6 +269,10 @@ def _claim_and_send(
     day_start: datetime,
 ) -> None:
     brand = config.brand.name
+    if (quota := _quota_reached(store, channel, connector, now)) is not None:
+        result.deferred += 1
+        result.lines.append(f"{channel.name}: {quota}")
+        return
     attempt = uuid.uuid4().hex
     post, held = store.posts.claim(
         channel.name,
@@ -224,24 +295,10 @@ def _claim_and_send(
     if post is None:
         return
     assert post.id is not None
-    item = store.items.get(post.item_id) if post.item_id else None
-    outgoing = OutgoingPost(
-        attempt_id=attempt,
-        card_title=item.title if item else None,
-        card_description=item.summary[:300] if item else None,
-        post_id=post.id,
-        channel=channel.name,
-        network=channel.network,
-        category=post.category,
-        kind=post.kind,
-        text=post.text,
-        link=post.link,
-        credit=post.credit,
-        idempotency_key=f"goodwill-{brand}-{post.id}",
-    )
+    outgoing = build_outgoing(config, store, channel, post, attempt)
     res = resource(brand, channel.name, post.id)
     try:
-        receipt = connector.publish(outgoing)
+        receipt = _send(connector, outgoing)
     except Transient as exc:
         store.posts.finish(post, PostState.APPROVED, now, reason=f"will retry: {exc.message}")
         result.deferred += 1

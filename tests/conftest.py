@@ -98,6 +98,46 @@ def brand() -> str:
     return f"Test Studio {uuid.uuid4().hex[:8]}"
 
 
+@pytest.fixture(autouse=True)
+def _no_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connectors space out their remote calls; tests talk to loopback servers: no waiting."""
+    from connectors import _http
+
+    monkeypatch.setattr(_http.THROTTLE, "enabled", False)
+
+
+@pytest.fixture(autouse=True)
+def _private_state(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Sessions and secrets files of a test go to its own temporary folders, never ~/."""
+    root = tmp_path_factory.mktemp("goodwill-state")
+    monkeypatch.setenv("GOODWILL_STATE_DIR", str(root / "state"))
+    monkeypatch.setenv("GOODWILL_SECRETS_DIR", str(root / "secrets"))
+    return root
+
+
+@pytest.fixture
+def fake_server() -> Iterator[object]:
+    """A loopback HTTP server speaking whatever routes the test installs (connector_tester)."""
+    from tests.connector_tester import FakeServer
+
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Publishing retries transient failures with backoff: tests record the waits, never sleep."""
+    from goodwill import publishing
+
+    waits: list[float] = []
+    # A fixed jitter: tests never touch the global ``random`` state (Hypothesis watches it).
+    retry = publishing.Retry(sleep=waits.append, jitter=lambda: 0.5)
+    monkeypatch.setattr(publishing, "RETRY", retry)
+    return waits
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run Prefect and browser tests last: Prefect's background workers outlive its test
     harness, and their use of ``random`` would trip Hypothesis in any test that follows."""
