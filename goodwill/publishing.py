@@ -110,12 +110,16 @@ def _publish_channel(
             f"{channel.name}: paused until {paused_until:%Y-%m-%d %H:%M} UTC: {why}"
         )
         return
+    from goodwill.reconcile import reconcile_channel  # builds on this module
+
+    # First settle what earlier runs left in doubt (crashes, timeouts): never send blind.
+    connector = reconcile_channel(config, store, channel, now, sink, connector_for, result)
+
     tz = config.channel_tz(channel)
     slots = channel.weekly_slots
     grace = config.policy.grace
     _record_missed(config, store, channel, now, sink, result, status.get("checked_at"))
 
-    connector: Connector | None = None
     gate = RatioGate(config.policy.ratio)
     day_start = datetime.combine(now.astimezone(tz).date(), time(0), tz)
     cap = channel.max_per_day or config.policy.max_per_day
@@ -223,10 +227,18 @@ def _claim_and_send(
             )
     if post is None:
         return
-    assert post.id is not None
+    _send(
+        config, store, channel, now, sink, connector, result, post, retry_state=PostState.APPROVED
+    )
+
+
+def outgoing_post(config: Config, store: Store, channel: Any, post: Post) -> OutgoingPost:
+    """What the connector gets for a claimed post; the idempotency key is the same every time."""
+    assert post.id is not None and post.attempt_id is not None
+    brand = config.brand.name
     item = store.items.get(post.item_id) if post.item_id else None
-    outgoing = OutgoingPost(
-        attempt_id=attempt,
+    return OutgoingPost(
+        attempt_id=post.attempt_id,
         card_title=item.title if item else None,
         card_description=item.summary[:300] if item else None,
         post_id=post.id,
@@ -239,23 +251,44 @@ def _claim_and_send(
         credit=post.credit,
         idempotency_key=f"goodwill-{brand}-{post.id}",
     )
+
+
+def _send(
+    config: Config,
+    store: Store,
+    channel: Any,
+    now: datetime,
+    sink: EventSink,
+    connector: Connector,
+    result: PublishResult,
+    post: Post,
+    *,
+    retry_state: PostState,
+) -> None:
+    """Send one claimed post and record the outcome, by the attempt that claimed it.
+
+    Only failures known to happen before anything was accepted go back to ``retry_state``
+    (``approved`` for a fresh claim; ``unknown`` for a reconciliation re-send, so the next run
+    looks again before sending); anything after the request may have left is ``unknown``.
+    """
+    assert post.id is not None
+    brand = config.brand.name
+    outgoing = outgoing_post(config, store, channel, post)
     res = resource(brand, channel.name, post.id)
     try:
         receipt = connector.publish(outgoing)
     except Transient as exc:
-        store.posts.finish(post, PostState.APPROVED, now, reason=f"will retry: {exc.message}")
+        store.posts.finish(post, retry_state, now, reason=f"will retry: {exc.message}")
         result.deferred += 1
         result.lines.append(f"{channel.name}: post {post.id} will retry: {exc.message}")
         return
     except RateLimited as exc:
         until = exc.reset_at or now + timedelta(minutes=15)
-        store.posts.finish(
-            post, PostState.APPROVED, now, reason=f"rate limited until {until:%H:%M} UTC"
-        )
+        store.posts.finish(post, retry_state, now, reason=f"rate limited until {until:%H:%M} UTC")
         _pause(config, store, channel, until, f"rate limited: {exc.message}", sink, result)
         return
     except AuthFailed as exc:
-        store.posts.finish(post, PostState.APPROVED, now, reason=f"waiting: {exc.message}")
+        store.posts.finish(post, retry_state, now, reason=f"waiting: {exc.message}")
         _pause(
             config,
             store,
@@ -283,7 +316,7 @@ def _claim_and_send(
             store, post, now, f"unexpected {type(exc).__name__}", sink, res, result, channel.name
         )
         return
-    store.posts.finish(
+    recorded = store.posts.finish(
         post,
         PostState.PUBLISHED,
         now,
@@ -291,6 +324,8 @@ def _claim_and_send(
         remote_url=receipt.url,
         published_at=receipt.published_at or now,
     )
+    if not recorded:  # our lease ran out and reconciliation took over: it will find this post
+        logger.warning("post %s published after its claim expired; left to reconciliation", post.id)
     result.published += 1
     where = f" at {receipt.url}" if receipt.url else ""
     result.lines.append(f"{channel.name}: published post {post.id} ({post.category}){where}")
@@ -316,8 +351,8 @@ def _unknown(
     result: PublishResult,
     channel: str,
 ) -> None:
-    reason = f"outcome unknown ({why}); check the network before re-sending"
-    store.posts.finish(post, PostState.UNKNOWN, now, reason=reason)
+    reason = f"outcome unknown ({why}); the next publish run checks the network before re-sending"
+    store.posts.finish(post, PostState.UNKNOWN, now, reason=reason, checked_at=None)
     result.unknown += 1
     result.lines.append(f"{channel}: post {post.id} unknown: {why}")
     sink.emit("goodwill.post.unknown", res, {"reason": reason})
