@@ -40,6 +40,9 @@ logger = logging.getLogger("goodwill.publish")
 
 #: How long a claim may stay ``publishing`` before reconciliation looks at it.
 LEASE = timedelta(minutes=10)
+#: After an answer is lost (timeout, 5xx), how long the network may still store the request:
+#: reconciliation looks only after this, so it never misses a post still being processed.
+SETTLE = timedelta(minutes=2)
 #: How far ahead the queue projection looks for slots.
 HORIZON = timedelta(weeks=8)
 #: How far back missed slots are looked for the first time a channel is checked.
@@ -352,7 +355,9 @@ def _unknown(
     channel: str,
 ) -> None:
     reason = f"outcome unknown ({why}); the next publish run checks the network before re-sending"
-    store.posts.finish(post, PostState.UNKNOWN, now, reason=reason, checked_at=None)
+    store.posts.finish(
+        post, PostState.UNKNOWN, now, reason=reason, checked_at=None, lease_until=now + SETTLE
+    )
     result.unknown += 1
     result.lines.append(f"{channel}: post {post.id} unknown: {why}")
     sink.emit("goodwill.post.unknown", res, {"reason": reason})

@@ -363,7 +363,8 @@ class PostStore:
 
     def to_reconcile(self, channel: str, now: datetime, recheck_before: datetime) -> list[Post]:
         """Posts whose outcome is not known: claims whose lease ran out (the publisher died or
-        hung), and ``unknown`` posts not yet checked (or checked before ``recheck_before``)."""
+        hung), and ``unknown`` posts not yet checked (or checked before ``recheck_before``)
+        once their settling time (``lease_until``: a lost request may still land) is over."""
         with self._store.begin() as conn:
             rows = conn.execute(
                 select(posts)
@@ -377,6 +378,7 @@ class PostStore:
                         ),
                         and_(
                             posts.c.state == str(PostState.UNKNOWN),
+                            or_(posts.c.lease_until.is_(None), posts.c.lease_until < now),
                             or_(
                                 posts.c.checked_at.is_(None),
                                 posts.c.checked_at < recheck_before,
@@ -406,10 +408,7 @@ class PostStore:
                     posts.c.id == post.id,
                     posts.c.state == str(post.state),
                     same_attempt,
-                    or_(
-                        posts.c.state == str(PostState.UNKNOWN),
-                        posts.c.lease_until < now,
-                    ),
+                    or_(posts.c.lease_until.is_(None), posts.c.lease_until < now),
                 )
                 .values(
                     state=str(PostState.PUBLISHING),
