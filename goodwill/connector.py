@@ -14,6 +14,13 @@ class Connector(Protocol):
     """One channel's way out to its network.
 
     Limits are class attributes so the drafter can fit text before anything is sent.
+
+    Reconciliation (``goodwill.reconcile``) also reads two optional class attributes:
+    ``idempotency_window: ClassVar[timedelta | None]`` (how long the network drops a repeat of
+    ``OutgoingPost.idempotency_key``, e.g. one hour on Mastodon; default ``None``: no keys) and
+    ``lookup_is_authoritative: ClassVar[bool]`` (``find_published`` returning ``None`` proves the
+    post is not there, e.g. Bluesky reading the stored record key; default ``False``). Keep every
+    request's timeout well under ``goodwill.publishing.LEASE`` (10 minutes).
     """
 
     network: ClassVar[str]
