@@ -22,7 +22,7 @@ from goodwill.drafting import DraftResult
 from goodwill.ingest import IngestResult
 from goodwill.publishing import PublishResult
 
-__all__ = ["cycle_flow", "draft_flow", "ingest_flow", "publish_flow"]
+__all__ = ["cycle_flow", "draft_flow", "ingest_flow", "publish_flow", "reconcile_flow"]
 
 
 def _config(config_dir: str) -> Config:
@@ -44,6 +44,11 @@ def draft_task(config: Config) -> DraftResult:
 @task(name="publish-due", cache_policy=NO_CACHE)
 def publish_task(config: Config, channel: str | None = None) -> PublishResult:
     return app.publish_step(config, PrefectSink(), channel=channel)
+
+
+@task(name="reconcile", cache_policy=NO_CACHE)
+def reconcile_task(config: Config, channel: str | None = None) -> PublishResult:
+    return app.reconcile_step(config, PrefectSink(), channel=channel)
 
 
 def _items_artifact(config: Config, result: IngestResult) -> None:
@@ -84,6 +89,35 @@ def _queue_artifact(config: Config) -> None:
     )
 
 
+def _unknown_artifact(config: Config) -> None:
+    """Every post whose outcome is unknown, with what reconciliation checked: the owner decides."""
+    store = app.open_store(config)
+    try:
+        posts = store.posts.find(states=("unknown",), limit=200)
+    finally:
+        store.close()
+    rows = [
+        {
+            "id": p.id,
+            "channel": p.channel,
+            "network": p.network,
+            "first_sent_at": p.first_sent_at.isoformat(timespec="seconds")
+            if p.first_sent_at
+            else "",
+            "checked": p.checked or "not checked yet: the next publish run looks",
+            "reason": p.reason or "",
+            "text": p.text[:140],
+        }
+        for p in posts
+    ]
+    create_table_artifact(
+        key=f"{_slug(config.brand.name)}-unknown",
+        table=rows or [{"unknown": "none: every post's outcome is known"}],
+        description=f"{len(rows)} posts whose outcome is unknown "
+        "(goodwill approve ID re-sends, goodwill reject ID leaves it)",
+    )
+
+
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "brand"
 
@@ -112,6 +146,16 @@ def publish_flow(config_dir: str = "config", channel: str | None = None) -> Publ
     config = _config(config_dir)
     result = publish_task(config, channel)
     _queue_artifact(config)
+    _unknown_artifact(config)
+    return result
+
+
+@flow(name="goodwill-reconcile")
+def reconcile_flow(config_dir: str = "config", channel: str | None = None) -> PublishResult:
+    """Settle posts whose outcome is unknown (also done at the start of every publish)."""
+    config = _config(config_dir)
+    result = reconcile_task(config, channel)
+    _unknown_artifact(config)
     return result
 
 
@@ -124,4 +168,5 @@ def cycle_flow(config_dir: str = "config") -> CycleResult:
     drafted = draft_task(config)
     published = publish_task(config)
     _queue_artifact(config)
+    _unknown_artifact(config)
     return CycleResult(ingested, drafted, published, {"ratio": config.policy.ratio})

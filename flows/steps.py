@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from flows.pipeline import cycle_flow, draft_flow, ingest_flow, publish_flow
+from flows.pipeline import cycle_flow, draft_flow, ingest_flow, publish_flow, reconcile_flow
 from goodwill.app import CycleResult
 from goodwill.drafting import DraftResult
 from goodwill.ingest import IngestResult
 from goodwill.publishing import PublishResult
 
-__all__ = ["cycle", "draft", "ingest", "publish"]
+__all__ = ["cycle", "draft", "ingest", "publish", "reconcile"]
 
 
 def ingest(config_dir: Path, on_fetched: Callable[[str], None] | None = None) -> IngestResult:
@@ -25,6 +25,10 @@ def draft(config_dir: Path) -> DraftResult:
 
 def publish(config_dir: Path, channel: str | None = None) -> PublishResult:
     return publish_flow(str(config_dir), channel)
+
+
+def reconcile(config_dir: Path, channel: str | None = None) -> PublishResult:
+    return reconcile_flow(str(config_dir), channel)
 
 
 def cycle(config_dir: Path, on_fetched: Callable[[str], None] | None = None) -> CycleResult:

@@ -16,7 +16,15 @@ from goodwill.ingest import IngestResult, ingest
 from goodwill.publishing import ConnectorFactory, PublishResult, project_queue, publish_due
 from goodwill.store import Store
 
-__all__ = ["CycleResult", "cycle_step", "draft_step", "ingest_step", "open_store", "publish_step"]
+__all__ = [
+    "CycleResult",
+    "cycle_step",
+    "draft_step",
+    "ingest_step",
+    "open_store",
+    "publish_step",
+    "reconcile_step",
+]
 
 
 def now_utc() -> datetime:
@@ -88,6 +96,33 @@ def publish_step(
         if channel:
             config.channel(channel)  # NotFound names the channels
         return publish_due(
+            config,
+            store,
+            now or now_utc(),
+            sink,
+            connectors or default_connectors(),
+            only_channel=channel,
+        )
+    finally:
+        store.close()
+
+
+def reconcile_step(
+    config: Config,
+    sink: EventSink,
+    *,
+    now: datetime | None = None,
+    connectors: ConnectorFactory | None = None,
+    channel: str | None = None,
+) -> PublishResult:
+    """Settle posts in doubt (crashed or unanswered publishes) without publishing new ones."""
+    from goodwill.reconcile import reconcile
+
+    store = open_store(config)
+    try:
+        if channel:
+            config.channel(channel)
+        return reconcile(
             config,
             store,
             now or now_utc(),

@@ -277,6 +277,18 @@ def cmd_publish(args: argparse.Namespace, out: Output) -> int:
     return EXIT_FAILED if result.failed or result.unknown else EXIT_OK
 
 
+def cmd_reconcile(args: argparse.Namespace, out: Output) -> int:
+    result = _steps(args).reconcile(_config_dir(args), channel=args.channel)
+    out.line(
+        f"Reconciled: published {result.published}, unknown {result.unknown} "
+        "(`goodwill queue --state unknown` shows what was checked)"
+    )
+    for line in result.lines:
+        out.line(f"  {line}")
+    out.json({"published": result.published, "unknown": result.unknown})
+    return EXIT_FAILED if result.unknown else EXIT_OK
+
+
 def _print_publish(out: Output, result: Any) -> None:
     out.line(
         f"Published {result.published}, held {result.held}, failed {result.failed}, "
@@ -328,7 +340,9 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
                 p.state,
                 _local(p.published_at or p.scheduled_for, config.brand.tz),
                 _preview(p.text),
-                p.reason,
+                f"{p.reason} [checked {p.checked}]"
+                if p.checked and p.state == "unknown"
+                else p.reason,
             ]
             for p in posts
         ],
@@ -424,6 +438,7 @@ def _post_json(p: Any) -> dict[str, Any]:
         "scheduled_for": p.scheduled_for,
         "published_at": p.published_at,
         "reason": p.reason,
+        "checked": p.checked,
     }
 
 
@@ -715,6 +730,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show what would be sent now, exactly as each network gets it; send nothing",
     )
+    p = add(
+        "reconcile",
+        cmd_reconcile,
+        "settle posts whose outcome is unknown (also done at the start of every publish)",
+    )
+    p.add_argument("--channel", help="only this channel")
     add("serve", cmd_serve, "serve all deployments on their schedules and triggers")
     return parser
 

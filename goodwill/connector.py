@@ -18,6 +18,13 @@ class Connector(Protocol):
     Optional (looked up by name, see ``connectors/__init__.py``): ``verify() -> str``, one cheap
     authenticated read for ``goodwill check --online``; ``preview(channel, config, post)``;
     ``quotas``, the network's posting allowances respected before it refuses.
+
+    Reconciliation (``goodwill.reconcile``) also reads two optional class attributes:
+    ``idempotency_window: ClassVar[timedelta | None]`` (how long the network drops a repeat of
+    ``OutgoingPost.idempotency_key``, e.g. one hour on Mastodon; default ``None``: no keys) and
+    ``lookup_is_authoritative: ClassVar[bool]`` (``find_published`` returning ``None`` proves the
+    post is not there, e.g. Bluesky reading the stored record key; default ``False``). Keep every
+    request's timeout well under ``goodwill.publishing.LEASE`` (10 minutes).
     """
 
     network: ClassVar[str]

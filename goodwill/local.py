@@ -11,7 +11,7 @@ from goodwill.events import LoggingSink
 from goodwill.ingest import IngestResult
 from goodwill.publishing import PublishResult
 
-__all__ = ["cycle", "draft", "ingest", "publish"]
+__all__ = ["cycle", "draft", "ingest", "publish", "reconcile"]
 
 
 def ingest(config_dir: Path, on_fetched: Callable[[str], None] | None = None) -> IngestResult:
@@ -27,6 +27,11 @@ def draft(config_dir: Path) -> DraftResult:
 def publish(config_dir: Path, channel: str | None = None) -> PublishResult:
     sink = LoggingSink()
     return app.publish_step(app.load(config_dir, sink), sink, channel=channel)
+
+
+def reconcile(config_dir: Path, channel: str | None = None) -> PublishResult:
+    sink = LoggingSink()
+    return app.reconcile_step(app.load(config_dir, sink), sink, channel=channel)
 
 
 def cycle(config_dir: Path, on_fetched: Callable[[str], None] | None = None) -> app.CycleResult:

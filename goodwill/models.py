@@ -85,6 +85,10 @@ class Post:
     override: str | None = None
     created_at: datetime | None = None
     attempt_id: str | None = None
+    lease_until: datetime | None = None
+    first_sent_at: datetime | None = None
+    checked: str | None = None
+    checked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,9 @@ logger = logging.getLogger("goodwill.publish")
 
 #: How long a claim may stay ``publishing`` before reconciliation looks at it.
 LEASE = timedelta(minutes=10)
+#: After an answer is lost (timeout, 5xx), how long the network may still store the request:
+#: reconciliation looks only after this, so it never misses a post still being processed.
+SETTLE = timedelta(minutes=2)
 #: How far ahead the queue projection looks for slots.
 HORIZON = timedelta(weeks=8)
 #: How far back missed slots are looked for the first time a channel is checked.
@@ -93,7 +96,7 @@ def build_outgoing(
     )
 
 
-def _send(connector: Connector, post: OutgoingPost) -> Receipt:
+def _publish_retrying(connector: Connector, post: OutgoingPost) -> Receipt:
     """``connector.publish`` with the transient failures retried (nothing was accepted)."""
     delays = RETRY.delays()
     while True:
@@ -177,12 +180,16 @@ def _publish_channel(
             f"{channel.name}: paused until {paused_until:%Y-%m-%d %H:%M} UTC: {why}"
         )
         return
+    from goodwill.reconcile import reconcile_channel  # builds on this module
+
+    # First settle what earlier runs left in doubt (crashes, timeouts): never send blind.
+    connector = reconcile_channel(config, store, channel, now, sink, connector_for, result)
+
     tz = config.channel_tz(channel)
     slots = channel.weekly_slots
     grace = config.policy.grace
     _record_missed(config, store, channel, now, sink, result, status.get("checked_at"))
 
-    connector: Connector | None = None
     gate = RatioGate(config.policy.ratio)
     day_start = datetime.combine(now.astimezone(tz).date(), time(0), tz)
     cap = channel.max_per_day or config.policy.max_per_day
@@ -294,25 +301,47 @@ def _claim_and_send(
             )
     if post is None:
         return
+    _send(
+        config, store, channel, now, sink, connector, result, post, retry_state=PostState.APPROVED
+    )
+
+
+def _send(
+    config: Config,
+    store: Store,
+    channel: Any,
+    now: datetime,
+    sink: EventSink,
+    connector: Connector,
+    result: PublishResult,
+    post: Post,
+    *,
+    retry_state: PostState,
+) -> None:
+    """Send one claimed post and record the outcome, by the attempt that claimed it.
+
+    Only failures known to happen before anything was accepted go back to ``retry_state``
+    (``approved`` for a fresh claim; ``unknown`` for a reconciliation re-send, so the next run
+    looks again before sending); anything after the request may have left is ``unknown``.
+    """
     assert post.id is not None
-    outgoing = build_outgoing(config, store, channel, post, attempt)
+    brand = config.brand.name
+    outgoing = build_outgoing(config, store, channel, post, post.attempt_id or "")
     res = resource(brand, channel.name, post.id)
     try:
-        receipt = _send(connector, outgoing)
+        receipt = _publish_retrying(connector, outgoing)
     except Transient as exc:
-        store.posts.finish(post, PostState.APPROVED, now, reason=f"will retry: {exc.message}")
+        store.posts.finish(post, retry_state, now, reason=f"will retry: {exc.message}")
         result.deferred += 1
         result.lines.append(f"{channel.name}: post {post.id} will retry: {exc.message}")
         return
     except RateLimited as exc:
         until = exc.reset_at or now + timedelta(minutes=15)
-        store.posts.finish(
-            post, PostState.APPROVED, now, reason=f"rate limited until {until:%H:%M} UTC"
-        )
+        store.posts.finish(post, retry_state, now, reason=f"rate limited until {until:%H:%M} UTC")
         _pause(config, store, channel, until, f"rate limited: {exc.message}", sink, result)
         return
     except AuthFailed as exc:
-        store.posts.finish(post, PostState.APPROVED, now, reason=f"waiting: {exc.message}")
+        store.posts.finish(post, retry_state, now, reason=f"waiting: {exc.message}")
         _pause(
             config,
             store,
@@ -340,7 +369,7 @@ def _claim_and_send(
             store, post, now, f"unexpected {type(exc).__name__}", sink, res, result, channel.name
         )
         return
-    store.posts.finish(
+    recorded = store.posts.finish(
         post,
         PostState.PUBLISHED,
         now,
@@ -348,6 +377,8 @@ def _claim_and_send(
         remote_url=receipt.url,
         published_at=receipt.published_at or now,
     )
+    if not recorded:  # our lease ran out and reconciliation took over: it will find this post
+        logger.warning("post %s published after its claim expired; left to reconciliation", post.id)
     result.published += 1
     where = f" at {receipt.url}" if receipt.url else ""
     result.lines.append(f"{channel.name}: published post {post.id} ({post.category}){where}")
@@ -373,8 +404,10 @@ def _unknown(
     result: PublishResult,
     channel: str,
 ) -> None:
-    reason = f"outcome unknown ({why}); check the network before re-sending"
-    store.posts.finish(post, PostState.UNKNOWN, now, reason=reason)
+    reason = f"outcome unknown ({why}); the next publish run checks the network before re-sending"
+    store.posts.finish(
+        post, PostState.UNKNOWN, now, reason=reason, checked_at=None, lease_until=now + SETTLE
+    )
     result.unknown += 1
     result.lines.append(f"{channel}: post {post.id} unknown: {why}")
     sink.emit("goodwill.post.unknown", res, {"reason": reason})

@@ -128,6 +128,7 @@ def test_the_daily_loop_from_the_command_line(served_config: Path, env: dict[str
         "scheduled_for",
         "published_at",
         "reason",
+        "checked",  # what reconciliation checked, for unknown posts (issue 4)
     }
     first, second = queue[0]["id"], queue[1]["id"]
     assert goodwill("approve", str(first), *cfg, env=env).returncode == 0

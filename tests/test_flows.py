@@ -96,3 +96,51 @@ def test_core_never_imports_prefect() -> None:
         if "import prefect" in p.read_text() or "from prefect" in p.read_text()
     ]
     assert offenders == []
+
+
+def test_reconcile_flow_leaves_every_unknown_post_with_what_was_checked(
+    prefect_harness: None, config_dir: Path, use_database: str
+) -> None:
+    import anyio
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.pipeline import reconcile_flow
+    from goodwill.config import load_config
+    from goodwill.models import Kind, Post, PostState
+    from goodwill.store import Store
+
+    config = load_config(config_dir)
+    store = Store.open(config.brand.name, url=use_database)
+    [post_id] = store.posts.add(
+        [
+            Post(
+                channel="studio-x",
+                network="outbox",
+                category="tip",
+                kind=Kind.VALUE,
+                text="a post whose answer was lost",
+                state=PostState.UNKNOWN,
+                origin="own",
+            )
+        ],
+        datetime.now(UTC),
+    )
+    store.close()
+    result = reconcile_flow(str(config_dir))
+    assert result.unknown == 1  # not in the outbox, and the outbox has no idempotency key
+
+    async def unknown_table() -> list[dict[str, object]]:
+        slug = config.brand.name.lower().replace(" ", "-")
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"{slug}-unknown"]))
+            )
+        import json
+
+        data = found[0].data
+        return json.loads(data) if isinstance(data, str) else data  # type: ignore[return-value]
+
+    [row] = anyio.run(unknown_table)
+    assert row["id"] == post_id
+    assert "not found among outbox's recent posts" in str(row["checked"])

@@ -35,9 +35,12 @@ class Store:
         return cls(open_engine(url or database_url(config_dir)), brand)
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """A write transaction; IMMEDIATE on SQLite so read-then-write is atomic."""
-        with transaction(self.engine) as conn:
+    def begin(self, *, durable: bool = False) -> Iterator[Connection]:
+        """A write transaction; IMMEDIATE on SQLite so read-then-write is atomic.
+
+        ``durable``: fsynced on commit even on SQLite (for publish claims; see ``transaction``).
+        """
+        with transaction(self.engine, durable=durable) as conn:
             yield conn
 
     def close(self) -> None:

@@ -127,11 +127,28 @@ def migrate(engine: Engine) -> None:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
-    """One write transaction (IMMEDIATE on SQLite); store errors become StoreError."""
+def transaction(engine: Engine, *, durable: bool = False) -> Iterator[Connection]:
+    """One write transaction (IMMEDIATE on SQLite); store errors become StoreError.
+
+    ``durable``: on SQLite, the commit is fsynced (``synchronous=FULL``) so it survives a power
+    cut, not only a process crash; WAL with ``NORMAL`` may lose the last commits on power loss.
+    A publish claim needs this: a lost claim after the request left would mean a second send.
+    PostgreSQL commits are durable already (``synchronous_commit=on``).
+    """
     try:
-        with engine.begin() as conn:
-            yield conn
+        if durable and engine.dialect.name == "sqlite":
+            with engine.connect() as conn:
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
+                raw.execute("PRAGMA synchronous=FULL")
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    raw.execute("PRAGMA synchronous=NORMAL")
+        else:
+            with engine.begin() as conn:
+                yield conn
     except DBAPIError as exc:
         raise StoreError(f"database error: {_first_line(exc.orig)}") from None
 

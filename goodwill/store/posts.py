@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,10 +23,11 @@ __all__ = ["Choice", "PostStore"]
 _POST_FIELDS = tuple(f.name for f in fields(Post))
 #: States that occupy a slot: a slot is filled by at most one of these.
 FILLING_STATES = (PostState.PUBLISHING, PostState.PUBLISHED, PostState.UNKNOWN)
-#: Which review decisions are allowed from which states.
+#: Which review decisions are allowed from which states. For an ``unknown`` post they are the
+#: owner's answer after reconciliation could not tell: approve = send it again, reject = leave it.
 _REVIEW_FROM = {
-    PostState.APPROVED: (PostState.DRAFT, PostState.REJECTED),
-    PostState.REJECTED: (PostState.DRAFT, PostState.APPROVED, PostState.HELD),
+    PostState.APPROVED: (PostState.DRAFT, PostState.REJECTED, PostState.UNKNOWN),
+    PostState.REJECTED: (PostState.DRAFT, PostState.APPROVED, PostState.HELD, PostState.UNKNOWN),
 }
 
 
@@ -301,7 +302,8 @@ class PostStore:
         interleave with another publisher's. ``choose(queue, history, published_today)`` is pure.
         """
         brand = self._store.brand
-        with self._store.begin() as conn:
+        # Durable: the claim must outlive a power cut, since the request leaves right after.
+        with self._store.begin(durable=True) as conn:
             self._lock_channel(conn, channel)
             if slot_at is not None:
                 filled = conn.scalar(
@@ -344,12 +346,91 @@ class PostStore:
                 slot_at=slot_at,
                 attempt_id=attempt_id,
                 lease_until=lease_until,
+                first_sent_at=choice.post.first_sent_at or now,
             )
             if not claimed:
                 return None, held
+            # ``first_sent_at`` stays the pre-claim value: ``finish`` restores it when nothing left.
             return replace(
-                choice.post, state=PostState.PUBLISHING, slot_at=slot_at, attempt_id=attempt_id
+                choice.post,
+                state=PostState.PUBLISHING,
+                slot_at=slot_at,
+                attempt_id=attempt_id,
+                lease_until=lease_until,
             ), held
+
+    # ------------------------------------------------------------------ reconciliation
+
+    def to_reconcile(self, channel: str, now: datetime, recheck_before: datetime) -> list[Post]:
+        """Posts whose outcome is not known: claims whose lease ran out (the publisher died or
+        hung), and ``unknown`` posts not yet checked (or checked before ``recheck_before``)
+        once their settling time (``lease_until``: a lost request may still land) is over."""
+        with self._store.begin() as conn:
+            rows = conn.execute(
+                select(posts)
+                .where(
+                    posts.c.brand == self._store.brand,
+                    posts.c.channel == channel,
+                    or_(
+                        and_(
+                            posts.c.state == str(PostState.PUBLISHING),
+                            posts.c.lease_until < now,
+                        ),
+                        and_(
+                            posts.c.state == str(PostState.UNKNOWN),
+                            or_(posts.c.lease_until.is_(None), posts.c.lease_until < now),
+                            or_(
+                                posts.c.checked_at.is_(None),
+                                posts.c.checked_at < recheck_before,
+                            ),
+                        ),
+                    ),
+                )
+                .order_by(posts.c.first_sent_at, posts.c.id)
+            ).mappings()
+            return [_post(r) for r in rows]
+
+    def take_over(
+        self, post: Post, *, attempt_id: str, lease_until: datetime, now: datetime, note: str
+    ) -> Post | None:
+        """Claim a post for reconciliation if it is still as seen (unknown, or its lease expired);
+        ``None`` if another publisher got there first. Durable, like ``claim``."""
+        assert post.id is not None
+        same_attempt = (
+            posts.c.attempt_id.is_(None)
+            if post.attempt_id is None
+            else posts.c.attempt_id == post.attempt_id
+        )
+        with self._store.begin(durable=True) as conn:
+            result = conn.execute(
+                update(posts)
+                .where(
+                    posts.c.id == post.id,
+                    posts.c.state == str(post.state),
+                    same_attempt,
+                    or_(posts.c.lease_until.is_(None), posts.c.lease_until < now),
+                )
+                .values(
+                    state=str(PostState.PUBLISHING),
+                    attempt_id=attempt_id,
+                    lease_until=lease_until,
+                    updated_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                return None
+            conn.execute(
+                insert(post_log).values(
+                    post_id=post.id,
+                    at=now,
+                    from_state=str(post.state),
+                    to_state=str(PostState.PUBLISHING),
+                    note=f"{note} (attempt {attempt_id})",
+                )
+            )
+        return replace(
+            post, state=PostState.PUBLISHING, attempt_id=attempt_id, lease_until=lease_until
+        )
 
     def _lock_channel(self, conn: Connection, channel: str) -> None:
         brand = self._store.brand
@@ -372,11 +453,19 @@ class PostStore:
         reason: str | None = None,
         **values: Any,
     ) -> bool:
-        """Record the outcome of a claimed post (only by the attempt that claimed it)."""
+        """Record the outcome of a claimed post (only by the attempt that claimed it).
+
+        ``False`` when the claim is no longer this attempt's (its lease ran out and another
+        publisher took the post over): the caller's outcome is then not recorded.
+        """
         assert post.id is not None
         with self._store.begin() as conn:
             if to in (PostState.APPROVED,):
                 values.setdefault("slot_at", None)  # the slot is free again
+                # Nothing left on this attempt: the idempotency window counts as before it.
+                values.setdefault("first_sent_at", post.first_sent_at)
+            if to == PostState.UNKNOWN:
+                values.setdefault("checked_at", None)  # not checked since: the next run looks
             values.setdefault("lease_until", None)
             result = conn.execute(
                 update(posts)
@@ -395,7 +484,33 @@ class PostStore:
                     at=now,
                     from_state=str(PostState.PUBLISHING),
                     to_state=str(to),
-                    note=reason,
+                    note=reason if reason is not None else values.get("checked"),
+                )
+            )
+            return True
+
+    def note(self, post: Post, checked: str, now: datetime) -> bool:
+        """Record a reconciliation decision on a claimed post before acting on it."""
+        assert post.id is not None
+        with self._store.begin(durable=True) as conn:
+            result = conn.execute(
+                update(posts)
+                .where(
+                    posts.c.id == post.id,
+                    posts.c.state == str(PostState.PUBLISHING),
+                    posts.c.attempt_id == post.attempt_id,
+                )
+                .values(checked=checked, updated_at=now)
+            )
+            if result.rowcount != 1:
+                return False
+            conn.execute(
+                insert(post_log).values(
+                    post_id=post.id,
+                    at=now,
+                    from_state=str(PostState.PUBLISHING),
+                    to_state=str(PostState.PUBLISHING),
+                    note=checked,
                 )
             )
             return True

@@ -128,6 +128,11 @@ posts = Table(
     Column("override", Text),
     Column("attempt_id", String(64)),
     Column("lease_until", UTCDateTime),
+    # The ledger: when a request for this post may first have left (the idempotency window
+    # counts from here), and what reconciliation last checked on the network (for the owner).
+    Column("first_sent_at", UTCDateTime),
+    Column("checked", Text),
+    Column("checked_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # One draft per item and channel; one own post per key and channel; one post per slot.
