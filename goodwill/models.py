@@ -85,6 +85,9 @@ class Post:
     override: str | None = None
     created_at: datetime | None = None
     attempt_id: str | None = None
+    credit_source: str | None = None  # where the credit came from: "sources.yaml", "page: ..."
+    comment: str | None = None  # the owner's own words, added in review
+    opener: str | None = None  # the template opener used (rotation reads it back)
 
 
 @dataclass(frozen=True, slots=True)

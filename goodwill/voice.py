@@ -1,0 +1,169 @@
+"""The owner's voice: openers that rotate, hashtags by rule, campaign tags, typography.
+
+Pure functions over a :class:`goodwill.config.Voice`; drafting composes them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from goodwill.config import Voice
+from goodwill.text import find_urls
+
+__all__ = [
+    "NARROW_NBSP",
+    "NBSP",
+    "choose_opener",
+    "french_typography",
+    "hashtags_for",
+    "is_own_link",
+    "tag_link",
+    "typography_of",
+]
+
+NBSP = "\u00a0"
+NARROW_NBSP = "\u202f"
+
+
+# --------------------------------------------------------------------------- openers
+
+
+def choose_opener(openers: Sequence[str], recent: Sequence[str | None], memory: int) -> str:
+    """The next opener: one not used in the channel's last ``memory`` posts (newest first).
+
+    Among those allowed, the one used longest ago (or never) wins, so all of them take turns;
+    when every opener was used recently the oldest comes back.
+    """
+    if not openers:
+        return ""
+    window = [r for r in recent[:memory] if r]
+    last_seen: dict[str, int] = {}
+    for age, used in enumerate(recent):
+        if used and used not in last_seen:
+            last_seen[used] = age
+    fresh = [o for o in openers if o not in window]
+    pool = fresh or list(openers)
+    # Never used first (in the configured order), then the least recently used.
+    return max(pool, key=lambda o: (o not in last_seen, last_seen.get(o, 0)))
+
+
+# --------------------------------------------------------------------------- hashtags
+
+
+def hashtags_for(voice: Voice, category: str, title: str, summary: str = "") -> list[str]:
+    """Tags for a post: keyword rules first, then the category's own; at most max_hashtags.
+
+    A tag already spelled out as a word of the title is left out (no repeating the title).
+    """
+    haystack = f"{title}\n{summary}".casefold()
+    title_words = set(re.findall(r"\w+", title.casefold()))
+    tags: list[str] = []
+    for rule in voice.hashtag_rules:
+        if rule.categories is not None and category not in rule.categories:
+            continue
+        if any(re.search(rf"\b{re.escape(w.casefold())}\b", haystack) for w in rule.match):
+            tags.append(rule.tag.lstrip("#"))
+    tags.extend(t.lstrip("#") for t in voice.hashtags.get(category, []))
+    out: list[str] = []
+    seen: set[str] = set()
+    for tag in tags:
+        key = tag.casefold()
+        if key in seen or key in title_words:
+            continue
+        seen.add(key)
+        out.append(tag)
+    return out[: voice.max_hashtags]
+
+
+def render_hashtags(tags: Sequence[str]) -> str:
+    """Tags as they go at the end of a post: after everything else, never inside a title."""
+    return "".join(f" #{t}" for t in tags)
+
+
+# --------------------------------------------------------------------------- campaign tags
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+
+
+def is_own_link(url: str, website: str | None) -> bool:
+    """Whether ``url`` is on the owner's own website (same host or a subdomain of it)."""
+    if not website:
+        return False
+    own, host = _host(website), _host(url)
+    return bool(own) and (host == own or host.endswith("." + own))
+
+
+def tag_link(url: str, voice: Voice, network: str, website: str | None) -> str:
+    """``url`` with utm_* campaign tags when it is the owner's own link; anyone else's: as is."""
+    if voice.utm is None or not is_own_link(url, website):
+        return url
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    present = {k for k, _ in query}
+    for key, value in (
+        ("utm_source", voice.utm.source),
+        ("utm_medium", voice.utm.medium),
+        ("utm_campaign", voice.utm.campaign),
+    ):
+        if key not in present and value:
+            query.append((key, value.replace("{network}", network)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+# --------------------------------------------------------------------------- typography
+
+
+def typography_of(voice: Voice, language: str) -> str:
+    if voice.typography != "auto":
+        return voice.typography
+    return "fr" if language.split("-")[0].lower() == "fr" else "plain"
+
+
+_SPACES = "[ \u00a0\u202f]*"
+# A high punctuation mark (; ! ?) after a word or closing mark: a narrow no-break space before.
+_HIGH = re.compile(rf"(?<=[^\s\u00a0\u202f;!?]){_SPACES}([;!?]+)(?=\s|$|[»)\]\"'\u2019])")
+# A colon after a word (not in 12:30, not at a line's start): a no-break space before.
+_COLON = re.compile(rf"(?<=[^\s\u00a0\u202f\d:]){_SPACES}:(?=\s|$)")
+_OPEN_GUILLEMET = re.compile(rf"«{_SPACES}")
+_CLOSE_GUILLEMET = re.compile(rf"{_SPACES}»")
+_STRAIGHT_QUOTES = re.compile(r"(?<![\w/=])\"([^\"\n]{1,200})\"(?!\w)")
+_CURLY_QUOTES = re.compile(r"“([^”\n]{1,200})”")
+
+
+def _french_segment(text: str) -> str:
+    text = _STRAIGHT_QUOTES.sub(r"«\1»", text)
+    text = _CURLY_QUOTES.sub(r"«\1»", text)
+    text = _OPEN_GUILLEMET.sub("«" + NBSP, text)
+    text = _CLOSE_GUILLEMET.sub(NBSP + "»", text)
+    text = _HIGH.sub(lambda m: NARROW_NBSP + m.group(1), text)
+    text = _COLON.sub(NBSP + ":", text)
+    return text
+
+
+_MENTION_OR_TAG = re.compile(r"(?<!\w)[@#][\w.@-]+")
+
+
+def french_typography(text: str) -> str:
+    """French spacing: U+202F before ; ! ?, U+00A0 before : and inside « ». URLs, @handles and
+    #tags are left exactly as they are (a space inside them would break them)."""
+    protected: list[tuple[int, int]] = [(s, e) for s, e, _ in find_urls(text)]
+    protected += [m.span() for m in _MENTION_OR_TAG.finditer(text)]
+    protected.sort()
+    out: list[str] = []
+    pos = 0
+    for start, end in protected:
+        if start < pos:
+            continue
+        out.append(_french_segment(text[pos:start]))
+        out.append(text[start:end])
+        pos = end
+    out.append(_french_segment(text[pos:]))
+    return "".join(out)
+
+
+def apply_typography(text: str, style: str) -> str:
+    return french_typography(text) if style == "fr" else text
