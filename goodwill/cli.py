@@ -278,7 +278,7 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
     posts = store.posts.find(states=states, channel=args.channel, limit=args.limit)
     rows = [_post_json(p) for p in posts]
     out.table(
-        ["id", "channel", "category", "state", "when", "text", "credit (from)", "reason"],
+        ["id", "channel", "category", "state", "when", "text", "reason"],
         [
             [
                 p.id,
@@ -287,12 +287,16 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
                 p.state,
                 _local(p.published_at or p.scheduled_for, config.brand.tz),
                 _preview(p.text),
-                f"{p.credit} ({p.credit_source})" if p.credit and p.credit_source else p.credit,
                 p.reason,
             ]
             for p in posts
         ],
     )
+    credited = [p for p in posts if p.credit]
+    if credited:
+        out.line("Credits (confirm with `goodwill credit ID --confirm`, or --set TEXT):")
+        for p in credited:
+            out.line(f"  {p.id} {p.channel}: {p.credit}  <- {p.credit_source or 'unknown'}")
     if not posts:
         out.line("The queue is empty." if not args.state else "No posts in that state.")
     out.json(rows)
