@@ -152,17 +152,20 @@ def french_typography(text: str) -> str:
     #tags are left exactly as they are (a space inside them would break them)."""
     protected: list[tuple[int, int]] = [(s, e) for s, e, _ in find_urls(text)]
     protected += [m.span() for m in _MENTION_OR_TAG.finditer(text)]
-    protected.sort()
-    out: list[str] = []
+    kept: list[str] = []
+    masked: list[str] = []
     pos = 0
-    for start, end in protected:
+    for start, end in sorted(protected):
         if start < pos:
             continue
-        out.append(_french_segment(text[pos:start]))
-        out.append(text[start:end])
+        masked.append(text[pos:start])
+        # A private-use placeholder: not a space, not punctuation, never in real text.
+        masked.append(f"\ue000{len(kept)}\ue001")
+        kept.append(text[start:end])
         pos = end
-    out.append(_french_segment(text[pos:]))
-    return "".join(out)
+    masked.append(text[pos:])
+    out = _french_segment("".join(masked))
+    return re.sub("\ue000(\\d+)\ue001", lambda m: kept[int(m.group(1))], out)
 
 
 def apply_typography(text: str, style: str) -> str:
