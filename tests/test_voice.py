@@ -1,4 +1,4 @@
-"""The owner's voice: openers that rotate, comments that win, hashtags, UTM tags, French typography."""
+"""The owner's voice: rotating openers, comments that win, hashtags, UTM tags, typography."""
 
 from __future__ import annotations
 
