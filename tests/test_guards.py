@@ -205,7 +205,10 @@ def test_the_same_story_from_several_sources_is_shared_once_on_every_channel(
         config = write_config(
             tmp_path / "config",
             brand,
-            sources=f"sources:\n  - {{name: Early, url: '{early}'}}\n  - {{name: Late, url: '{late}'}}\n",
+            sources=(
+                f"sources:\n  - {{name: Early, url: '{early}'}}\n"
+                f"  - {{name: Late, url: '{late}'}}\n"
+            ),
             channels=CHANNELS_ALL,
         )
         store = Store.open(config.brand.name, url=database_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,12 +125,12 @@ def test_evergreen_posts_come_back_after_the_gap_best_first_never_twice_in_a_row
     assert keys[:3] == ["Meet Pixel and Bokeh.", "Golden hour tip.", "Not evergreen."]
     assert keys.count("Not evergreen.") == 1
     assert keys.count("Golden hour tip.") >= 4 and keys.count("Meet Pixel and Bokeh.") >= 3
-    for a, b in zip(keys, keys[1:], strict=False):
+    for a, b in itertools.pairwise(keys):
         assert a != b  # never the same post twice in a row
     published = [p for p in store.posts.find(states=("published",)) if p.published_at]
     for key in ("cats", "tip"):
         times = sorted(p.published_at for p in published if (p.own_key or "").startswith(key))  # type: ignore[misc]
-        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
         assert gaps and min(gaps) >= timedelta(days=3)
     # At most max_queued recycled copies wait at any time.
     waiting = [p for p in store.posts.find(states=("approved", "held")) if "~" in (p.own_key or "")]
@@ -156,7 +157,8 @@ def test_an_evergreen_post_is_not_recycled_right_after_itself(
     config = make(
         tmp_path,
         brand,
-        'evergreen: {min_gap: 0d}\nposts:\n  - {key: t, category: tip, text: "T", evergreen: true}\n',
+        "evergreen: {min_gap: 0d}\nposts:\n"
+        '  - {key: t, category: tip, text: "T", evergreen: true}\n',
     )
     store = open_store(config)  # type: ignore[operator]
     net = FakeNetwork()
@@ -177,12 +179,14 @@ def test_promotions_appear_only_where_the_ratio_allows(
         brand,
         """evergreen: {min_gap: 2d, max_queued: 2}
 posts:
-  - {key: book, category: promotion, text: "Book us.", link: "https://studio.example/book", evergreen: true}
+  - {key: book, category: promotion, text: "Book us.", link: "https://studio.example/book",
+     evergreen: true}
   - {key: sale, category: promotion, text: "Prints sale.", evergreen: true}
   - {key: tip, category: tip, text: "Tip.", evergreen: true}
 """,
         channels=(
-            "channels:\n  - {name: a, network: outbox, slots: {daily: ['09:00', '13:00', '18:00']}}\n"
+            "channels:\n"
+            "  - {name: a, network: outbox, slots: {daily: ['09:00', '13:00', '18:00']}}\n"
             "  - {name: b, network: outbox, slots: {daily: ['10:00']}}\n"
         ),
         policy="ratio: 3\ngrace: 30m\nmax_per_day: 10\nlink_window: 1d\ndiscover_credits: false\n",
