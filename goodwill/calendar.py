@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from goodwill.models import Post, PostState
+from goodwill.models import Kind, Post, PostState
 from goodwill.slots import slot_times
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class ChannelCalendar:
     waiting: list[Post] = field(default_factory=list)  # queued, no slot in view
     dropped: list[Post] = field(default_factory=list)
     missed: list[datetime] = field(default_factory=list)
+    review: list[Post] = field(default_factory=list)  # drafts waiting for the owner
 
 
 @dataclass
@@ -99,14 +100,19 @@ def build_calendar(config: Config, store: Store, now: datetime, *, weeks: int = 
                         day = post.pinned_at.astimezone(tz).date()
                         entries[day].append(Entry(post.pinned_at, "pinned", post))
                     continue
-                if post.scheduled_for and start <= post.scheduled_for < end:
+                in_view = post.scheduled_for is not None and start <= post.scheduled_for < end
+                if in_view:
+                    assert post.scheduled_for is not None
                     by_slot.setdefault(post.scheduled_for, post)
-                elif post.state == PostState.HELD:
+                # Held: the gate said not yet, or the projection finds no slot it allows.
+                if post.state == PostState.HELD or (
+                    post.kind == Kind.PROMOTION and post.scheduled_for is None and post.reason
+                ):
                     cal.held.append(post)
-                else:
+                elif not in_view:
                     cal.waiting.append(post)
-                if post.state == PostState.HELD and post not in cal.held:
-                    cal.held.append(post)
+            elif post.state == PostState.DRAFT:
+                cal.review.append(post)
             elif post.state == PostState.REJECTED and post.reason:
                 cal.dropped.append(post)
         missed = {m["slot_at"] for m in store.posts.missed(channel.name, limit=200)}
@@ -157,6 +163,7 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 8p
   background: #eef1ef; margin-right: 4px; text-transform: uppercase; letter-spacing: .03em; }
 .tag.promotion { background: #f8e4da; color: var(--promo); }
 .tag.held { background: #f7ecd0; color: var(--held); }
+.tag.sent { background: #e3f1ea; color: var(--value); }
 .reason { color: var(--held); display: block; }
 ul.list { margin: 4px 0 0; padding-left: 18px; } ul.list li { margin: 3px 0; }
 .legend span { margin-right: 12px; }
@@ -186,6 +193,8 @@ def _entry_html(entry: Entry, tz: Any) -> str:
         tags = f'<span class="tag {_e(post.kind)}">{_e(post.category)}</span>'
         if post.state == PostState.HELD:
             tags += '<span class="tag held">held</span>'
+        elif post.state == PostState.PUBLISHED:
+            tags += '<span class="tag sent">sent</span>'
         body = tags + _e(_preview(post.text))
         if post.credit:
             body += f" <em>credit: {_e(post.credit)}</em>"
@@ -246,6 +255,16 @@ def render_html(calendar: Calendar) -> str:
                     f'<span class="reason">{_e(post.reason or "held by the ratio rule")}</span>'
                     "</li>"
                 )
+            parts.append("</ul>")
+        if cal.review:
+            parts.append(
+                f'<h3>Waiting for your review ({len(cal.review)})</h3><ul class="list review">'
+            )
+            parts.extend(
+                f'<li data-post="{p.id}">{p.id}: {_e(_preview(p.text, 80))}'
+                f"{_e(' (credit: ' + p.credit + ')') if p.credit else ''}</li>"
+                for p in cal.review[:20]
+            )
             parts.append("</ul>")
         if cal.waiting:
             parts.append('<h3>Waiting beyond this view</h3><ul class="list waiting">')
