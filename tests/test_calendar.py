@@ -80,10 +80,11 @@ def _fill(config: Config, store: Store, now: datetime) -> None:
     for post in values:
         store.posts.add([post], now - timedelta(hours=30))
     # Monday 09:00 was missed (Goodwill not running), then 17:00 went out.
-    publish_due(config, store, now - timedelta(hours=16) + timedelta(minutes=5), RecordingSink(), FakeNetwork().factory)  # fmt: skip
-    publish_due(config, store, now - timedelta(hours=8, minutes=-5), RecordingSink(), FakeNetwork().factory)  # fmt: skip
+    net = FakeNetwork()
+    for when in (now - timedelta(hours=16, minutes=-5), now - timedelta(hours=8, minutes=-5)):
+        publish_due(config, store, when, RecordingSink(), net.factory)
     sync_own_posts(config, store, now, [])
-    publish_due(config, store, now, RecordingSink(), FakeNetwork().factory)
+    publish_due(config, store, now, RecordingSink(), net.factory)
 
 
 class _Collect(HTMLParser):
