@@ -300,8 +300,8 @@ def credit_for(source: Source, item: Item, network: str, page: PageCredits | Non
             return Credit(page.fediverse, f"page: {page.fediverse_from}", True)
         elif network == "bluesky" and page.bluesky:
             return Credit(page.bluesky, "page: rel=me bsky.app profile", True)
-    if item.author:
-        return Credit(item.author, "feed author")
+    if author := useful_author(item.author, source.name):
+        return Credit(author, "feed author" if author == item.author else "feed author + source")
     if page is not None and page.author:
         return Credit(page.author, f"page: {page.author_from}")
     if source.site:
@@ -309,6 +309,46 @@ def credit_for(source: Source, item: Item, network: str, page: PageCredits | Non
     if page is not None and page.publisher:
         return Credit(page.publisher, "page: publisher")
     return Credit(source.name, "source name")
+
+
+_NOT_A_PERSON = frozenset(
+    {
+        "admin",
+        "administrator",
+        "staff",
+        "editor",
+        "editors",
+        "team",
+        "webmaster",
+        "guest",
+        "the editors",
+        "newsroom",
+        "redaction",
+        "rédaction",
+        "unknown",
+        "anonymous",
+    }
+)
+
+
+def useful_author(author: str | None, source: str) -> str | None:
+    """The feed's author as a credit a reader recognises, or None.
+
+    "admin" or an e-mail address is no credit; a lone first name that the source's own name
+    contains ("David" on David duChemin's blog) becomes the source's name; another lone name
+    gets the source beside it ("Mark, Example Blog").
+    """
+    if not author:
+        return None
+    name = " ".join(author.split())
+    if "@" in name or name.casefold() in _NOT_A_PERSON or len(name) > 80:
+        return None
+    if " " not in name:
+        words = {w.casefold() for w in re.findall(r"\w+", source)}
+        if name.casefold() in words:
+            return source
+        return f"{name}, {source}"
+    return name
 
 
 def needs_page(source: Source, networks: Iterable[str]) -> bool:

@@ -315,6 +315,10 @@ class Voice(_Model):
     hashtags: dict[str, list[str]] = {}
     hashtag_rules: list[HashtagRule] = []
     max_hashtags: int = Field(default=2, ge=0)
+    #: Per-network caps that override max_hashtags, e.g. {facebook: 0}.
+    hashtag_limits: dict[
+        Literal["x", "facebook", "linkedin", "mastodon", "bluesky"], Annotated[int, Field(ge=0)]
+    ] = {}
     #: Typography of the language: "auto" follows ``language`` (fr: no-break spaces, « »).
     typography: Literal["auto", "fr", "plain"] = "auto"
     utm: Utm | None = None

@@ -21,6 +21,7 @@ from goodwill.config import Config, OwnPost, Source, Voice
 from goodwill.errors import ConfigError, DraftError
 from goodwill.events import EventSink, resource
 from goodwill.models import Item, Kind, Post, PostState
+from goodwill.slots import slot_times
 from goodwill.store import Store, history
 
 __all__ = [
@@ -112,10 +113,14 @@ def compose_curated(
     credit = credit or attribution.credit_for(source, item, channel.style, page)
     template = _template(voice, channel.style, "curated")
     tags = voicelib.hashtags_for(voice, "curated", item.title, item.summary)
+    tags = tags[: voicelib.hashtag_cap(voice, channel.style)]
     limit = _limit(channel)
     network = _length_network(channel)
     link = voicelib.tag_link(item.url, voice, channel.style, config.brand.website)
     commentary = comment.strip() if comment else opener
+    summary = voicelib.excerpt(item.summary) if "summary" in template else ""
+    if summary and voicelib.excerpt(item.title) == summary:
+        summary = ""  # some feeds repeat the title as the summary
 
     def renderer(hashtags: str) -> Any:
         def render(commentary: str, title: str) -> str:
@@ -128,6 +133,7 @@ def compose_curated(
                 hashtags=hashtags,
                 source=source.name,
                 author=item.author or "",
+                summary=summary,
             )
             return voicelib.apply_typography(text, style)
 
@@ -216,13 +222,27 @@ def draft(config: Config, store: Store, now: datetime, sink: EventSink) -> Draft
             continue
         room = rooms[channel.name]
         voice = config.voice_for(channel)
-        openers = voice.openers.get("curated") or [""]
+        openers = voicelib.channel_order(voice.openers.get("curated") or [""], channel.name)
         recent = history.recent_openers(store, channel.name, max(voice.opener_memory, len(openers)))
         new_posts: list[Post] = []
+        # Value posts already waiting go first; a held promotion waits for news, not before it.
+        ahead = sum(
+            1
+            for p in store.posts.find(states=("draft", "approved", "held"), channel=channel.name)
+            if p.kind == Kind.VALUE and p.pinned_at is None
+        )
+        tz = config.channel_tz(channel)
+        horizon = slot_times(channel.weekly_slots, tz, now, now + config.policy.max_item_age)
         for item in items:
             if len(new_posts) >= room:
                 break
             assert item.id is not None
+            # Only news that a free slot can carry before it goes stale (see guards.sweep);
+            # an item left out here stays undrafted for a channel with room.
+            born = item.published_at or item.fetched_at or now
+            usable = sum(1 for slot in horizon if slot < born + config.policy.max_item_age)
+            if ahead + len(new_posts) >= usable:
+                continue
             considered.add(item.id)
             opener = voicelib.choose_opener(openers, recent, voice.opener_memory)
             try:
@@ -357,7 +377,9 @@ def own_post_text(
     template = _template(voice, channel.style, category)
     tagged = voicelib.tag_link(link, voice, channel.style, config.brand.website) if link else ""
     words = comment.strip() if comment else text
-    tags = voicelib.hashtags_for(voice, category, words)
+    tags = voicelib.hashtags_for(voice, category, words)[
+        : voicelib.hashtag_cap(voice, channel.style)
+    ]
     network, limit = _length_network(channel), _limit(channel)
 
     def render(hashtags: str) -> str:
@@ -371,6 +393,7 @@ def own_post_text(
             credit="",
             source="",
             author="",
+            summary="",
         )
         return voicelib.apply_typography(body, style)
 

@@ -6,6 +6,7 @@ Pure functions over a :class:`goodwill.config.Voice`; drafting composes them.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -30,6 +31,15 @@ NARROW_NBSP = "\u202f"
 # --------------------------------------------------------------------------- openers
 
 
+def channel_order(openers: Sequence[str], channel: str) -> list[str]:
+    """The openers starting at a place that depends on the channel (stable across runs), so two
+    channels sharing the same story on the same day do not open with the same words."""
+    if not openers:
+        return []
+    start = zlib.crc32(channel.encode("utf-8")) % len(openers)
+    return [*openers[start:], *openers[:start]]
+
+
 def choose_opener(openers: Sequence[str], recent: Sequence[str | None], memory: int) -> str:
     """The next opener: one not used in the channel's last ``memory`` posts (newest first).
 
@@ -52,6 +62,14 @@ def choose_opener(openers: Sequence[str], recent: Sequence[str | None], memory: 
 # --------------------------------------------------------------------------- hashtags
 
 
+def _word_pattern(word: str) -> str:
+    """A rule's word as a whole word; ``photo*`` matches every word starting with "photo"."""
+    w = word.casefold()
+    if w.endswith("*"):
+        return rf"\b{re.escape(w[:-1])}\w*"
+    return rf"\b{re.escape(w)}\b"
+
+
 def hashtags_for(voice: Voice, category: str, title: str, summary: str = "") -> list[str]:
     """Tags for a post: keyword rules first, then the category's own; at most max_hashtags.
 
@@ -63,7 +81,7 @@ def hashtags_for(voice: Voice, category: str, title: str, summary: str = "") -> 
     for rule in voice.hashtag_rules:
         if rule.categories is not None and category not in rule.categories:
             continue
-        if any(re.search(rf"\b{re.escape(w.casefold())}\b", haystack) for w in rule.match):
+        if any(re.search(_word_pattern(w), haystack) for w in rule.match):
             tags.append(rule.tag.lstrip("#"))
     tags.extend(t.lstrip("#") for t in voice.hashtags.get(category, []))
     out: list[str] = []
@@ -75,6 +93,40 @@ def hashtags_for(voice: Voice, category: str, title: str, summary: str = "") -> 
         seen.add(key)
         out.append(tag)
     return out[: voice.max_hashtags]
+
+
+def hashtag_cap(voice: Voice, network: str) -> int:
+    """How many hashtags a post on ``network`` may carry (``hashtag_limits`` overrides)."""
+    for name, cap in voice.hashtag_limits.items():
+        if name == network:
+            return cap
+    return voice.max_hashtags
+
+
+_BOILERPLATE = re.compile(
+    r"\s*(The post .{1,300} appeared first on .{1,200}?\.?|Continue reading.{0,80}"
+    r"|Read more.{0,40}|\[(…|\.\.\.)\])\s*$",
+    re.IGNORECASE,
+)
+
+
+def excerpt(summary: str, max_chars: int = 220) -> str:
+    """A short excerpt of an item's summary for networks with room: feed boilerplate removed,
+    whole sentences when they fit, else cut at a word with an ellipsis."""
+    from goodwill.html import truncate_words
+
+    text = " ".join(summary.split())
+    for _ in range(2):
+        text = _BOILERPLATE.sub("", text).strip()
+    if len(text) <= max_chars:
+        return text
+    sentences = re.split(r"(?<=[.!?…])\s+", text)
+    out = ""
+    for sentence in sentences:
+        if len(out) + len(sentence) + 1 > max_chars:
+            break
+        out = f"{out} {sentence}".strip()
+    return out or truncate_words(text, max_chars)
 
 
 def render_hashtags(tags: Sequence[str]) -> str:
