@@ -223,3 +223,36 @@ def test_the_same_story_from_several_sources_is_shared_once_on_every_channel(
                 assert len(posts) == 3
         finally:
             store.close()
+
+
+def test_news_is_drafted_only_if_a_slot_can_carry_it_before_it_goes_stale(
+    tmp_path: Path, brand: str, database_url: str
+) -> None:
+    config = write_config(
+        tmp_path / "config",
+        brand,
+        channels=(
+            "channels:\n  - {name: busy, network: outbox, slots: {daily: ['09:00', '18:00']}}\n"
+            "  - {name: rare, network: outbox, slots: {fri: ['09:00']}}\n"
+        ),
+        policy="ratio: 2\nmax_item_age: 2d\nmax_queued: 10\ndiscover_credits: false\n",
+        posts='posts:\n  - {key: p, category: promotion, text: "Book us", channels: [busy]}\n',
+    )
+    store = Store.open(config.brand.name, url=database_url)
+    try:
+        add_items(
+            store,
+            "Site",
+            [(f"https://example.org/{i}", f"Story {i} here") for i in range(8)],
+            MONDAY_9,
+        )
+        draft(config, store, MONDAY_9, RecordingSink())
+        # Monday 09:00 to Wednesday 09:00: four slots on "busy"; the held promotion waits behind
+        # news and does not take one of them. "rare" posts on Fridays only: nothing is drafted.
+        busy = store.posts.find(channel="busy")
+        assert sorted(p.category for p in busy) == ["curated"] * 4 + ["promotion"]
+        assert store.posts.find(channel="rare") == []
+        # The items not drafted anywhere stay undrafted, for a later run with room.
+        assert len(store.items.undrafted(MONDAY_9 - timedelta(days=2))) == 4
+    finally:
+        store.close()

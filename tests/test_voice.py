@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from goodwill import text as textlib
+from goodwill.attribution import useful_author
 from goodwill.cli import main
 from goodwill.config import Config, HashtagRule, Utm, Voice
 from goodwill.drafting import draft, redraft
@@ -18,8 +19,11 @@ from goodwill.store import Store
 from goodwill.voice import (
     NARROW_NBSP,
     NBSP,
+    channel_order,
     choose_opener,
+    excerpt,
     french_typography,
+    hashtag_cap,
     hashtags_for,
     tag_link,
 )
@@ -104,6 +108,54 @@ def test_hashtags_by_rule_capped_and_never_repeating_the_title() -> None:
     assert hashtags_for(voice.model_copy(update={"max_hashtags": 0}), "curated", "x") == []
 
 
+def test_rule_words_with_a_star_match_prefixes_and_networks_cap_tags() -> None:
+    voice = Voice(
+        hashtag_rules=[HashtagRule(match=["photo*"], tag="photography")],
+        max_hashtags=2,
+        hashtag_limits={"facebook": 0},
+    )
+    assert hashtags_for(voice, "curated", "Photographers at work") == ["photography"]
+    assert hashtags_for(voice, "curated", "A telephoto lens") == []  # whole words only
+    assert (hashtag_cap(voice, "facebook"), hashtag_cap(voice, "x")) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("author", "source", "credit"),
+    [
+        ("Jane Doe", "Photo Daily", "Jane Doe"),
+        ("David", "David duChemin", "David duChemin"),  # a first name the source carries
+        ("Johnny", "Spoon & Tamago", "Johnny, Spoon & Tamago"),
+        ("admin", "Photo Daily", None),
+        ("news@example.org (Desk)", "Photo Daily", None),
+        (None, "Photo Daily", None),
+    ],
+)
+def test_feed_authors_become_credits_a_reader_recognises(
+    author: str | None, source: str, credit: str | None
+) -> None:
+    assert useful_author(author, source) == credit
+
+
+def test_excerpt_drops_feed_boilerplate_and_keeps_whole_sentences() -> None:
+    text = (
+        "First sentence here. Second one is a little longer than the first. Third! "
+        "The post Something appeared first on Some Blog."
+    )
+    assert excerpt(text, 60) == "First sentence here."
+    assert excerpt(text, 200) == (
+        "First sentence here. Second one is a little longer than the first. Third!"
+    )
+    assert excerpt("one " * 100, 30).endswith("…") and len(excerpt("one " * 100, 30)) <= 30
+
+
+def test_channels_start_the_rotation_at_different_openers() -> None:
+    openers = [f"o{i}" for i in range(6)]
+    starts = {channel_order(openers, f"channel-{i}")[0] for i in range(12)}
+    assert len(starts) > 1
+    assert channel_order(openers, "a") == channel_order(openers, "a")  # stable across runs
+    assert sorted(channel_order(openers, "a")) == openers
+
+
 def test_utm_only_on_the_owners_own_links() -> None:
     voice = Voice(utm=Utm(source="{network}", medium="social", campaign="spring"))
     own = tag_link(
@@ -160,6 +212,7 @@ def config(tmp_path: Path, brand: str) -> Config:
         channels=CHANNELS,
         voice=VOICE_EN,
         voice_fr=VOICE_FR,
+        policy="ratio: 2\nmax_queued: 20\nmax_item_age: 30d\ndiscover_credits: false\n",
     )
 
 
@@ -192,12 +245,13 @@ def test_french_channel_gets_french_voice_and_typography(config: Config, store: 
     draft(config, store, NOW, RecordingSink())
     [fr] = store.posts.find(channel="fr-m")
     [en] = store.posts.find(channel="cm")
+    assert fr.opener in ("À lire :", "On a aimé :")
     assert fr.text == (
-        f"À lire{NB}: A «{NB}wedding{NB}» story{NB}: what now{NN}?\n\n"
+        f"{french_typography(fr.opener)} A «{NB}wedding{NB}» story{NB}: what now{NN}?\n\n"
         "https://news.example/a?x=1\nvia @site@news.example #photographie"
     )
     assert en.text == (
-        'One: A "wedding" story: what now?\n\nhttps://news.example/a?x=1\n'
+        f'{en.opener} A "wedding" story: what now?\n\nhttps://news.example/a?x=1\n'
         "via @site@news.example #weddingphotography #photography"  # the rule's tag first
     )
 
@@ -233,7 +287,7 @@ def test_the_owners_comment_wins_over_the_opener(
     post = redraft(config, store, fr.id or 0, NOW, comment="Ça nous parle: la pluie porte bonheur!")
     assert post.text.startswith(f"Ça nous parle{NB}: la pluie porte bonheur{NN}! Rain on a wedding")
     assert post.comment == "Ça nous parle: la pluie porte bonheur!"
-    assert "À lire" not in post.text
+    assert fr.opener and french_typography(fr.opener) not in post.text
 
     [cx] = store.posts.find(channel="cx")
     cfg = ["--config", str(config.dir), "--no-prefect", "--json"]
