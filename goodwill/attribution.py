@@ -414,8 +414,10 @@ async def _fetch_all(
 ) -> list[PageResult]:
     sem = asyncio.Semaphore(concurrency)
     client_timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 5.0))
+    # Several articles of one site are usually on one host: at most 4 at a time per host.
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=4)
     async with aiohttp.ClientSession(
-        timeout=client_timeout, headers={"User-Agent": _USER_AGENT}
+        timeout=client_timeout, headers={"User-Agent": _USER_AGENT}, connector=connector
     ) as session:
         return list(await asyncio.gather(*(_fetch_page(session, u, max_bytes, sem) for u in urls)))
 
