@@ -591,6 +591,11 @@ def _message(err: Any, doc: _Document, loc: tuple[str | int, ...]) -> str:
 
 def _known_keys(doc: _Document, loc: tuple[str | int, ...]) -> list[str]:
     """The keys allowed where ``loc`` points: the model whose fields best match the siblings."""
+    if len(loc) == 1:  # a top-level key: the file says which model
+        name = doc.path.name
+        top = _FILE_MODELS.get("voice.yaml" if name.startswith("voice.") else name)
+        if top is not None:
+            return sorted(top.model_fields)
     parent: Any = doc.data
     for part in loc[:-1]:
         parent = parent[part] if isinstance(parent, dict | list) else None  # type: ignore[index]
@@ -628,6 +633,16 @@ def _known_keys(doc: _Document, loc: tuple[str | int, ...]) -> list[str]:
         ]
     best = max(models, key=lambda m: len(siblings & set(m.model_fields)), default=None)
     return sorted(best.model_fields) if best else []
+
+
+_FILE_MODELS: dict[str, type[BaseModel]] = {
+    "brand.yaml": Brand,
+    "sources.yaml": SourcesFile,
+    "channels.yaml": ChannelsFile,
+    "voice.yaml": Voice,
+    "policy.yaml": Policy,
+    "posts.yaml": PostsFile,
+}
 
 
 def _validate(doc: _Document, model: type[BaseModel], errors: list[str]) -> Any:

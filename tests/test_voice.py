@@ -301,3 +301,36 @@ def test_the_owners_comment_wins_over_the_opener(
     assert main(["comment", *cfg, str(cx.id), ""]) == 0
     row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert row["text"].startswith(f"{cx.opener} Rain on a wedding day") and row["comment"] is None
+
+
+# --------------------------------------------------------------------------- languages in config
+
+
+def test_a_french_studio_writes_in_french_everywhere(config_dir: Path) -> None:
+    from goodwill.config import load_config
+
+    brand = config_dir / "brand.yaml"
+    brand.write_text(brand.read_text().replace("language: en", "language: fr"))
+    config = load_config(config_dir)
+    assert {config.voice_for(c).language for c in config.channels} == {"fr"}
+    assert config.voice_for(config.channels[0]).openers["curated"][0] == "À lire :"
+
+
+def test_voice_files_are_checked_with_file_and_line(config_dir: Path) -> None:
+    from goodwill.config import load_config
+    from goodwill.errors import ConfigError
+
+    (config_dir / "voice.de.yaml").write_text("language: fr\nopners: {}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(config_dir)
+    lines = err.value.errors
+    assert any(
+        line.endswith("voice.de.yaml:2: opners: unknown key 'opners'; did you mean 'openers'?")
+        for line in lines
+    ), lines
+    (config_dir / "voice.de.yaml").write_text("language: fr\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(config_dir)
+    assert err.value.errors[0].endswith(
+        "voice.de.yaml:1: language: 'fr' in voice.de.yaml; write 'de' or rename the file"
+    )
