@@ -219,7 +219,7 @@ def play(config: Any, store: Store, start: datetime, days: int) -> None:
 
 
 def bench_discovery(n: int = 200) -> tuple[float, float]:
-    """Seconds to read n article pages from a loopback server (8 at a time), then from cache."""
+    """Seconds to read n article pages from one loopback host (4 at a time), then from cache."""
     from goodwill import attribution
 
     page = (
@@ -322,7 +322,7 @@ def main() -> int:
     first = statistics.median(r[0] for r in runs)
     cached = statistics.median(r[1] for r in runs)
     print(
-        f"  attribution, 200 loopback pages (20 ms server think time, 8 at a time): "
+        f"  attribution, 200 loopback pages on one host (20 ms think time; 4 at a time per host): "
         f"{first:.2f} s first read ({200 / first:.0f} pages/s), {cached * 1000:.0f} ms from cache "
         f"(median of 3; ratio {first / cached:.0f}x)"
     )
