@@ -347,6 +347,11 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
             for p in posts
         ],
     )
+    credited = [p for p in posts if p.credit]
+    if credited:
+        out.line("Credits (confirm with `goodwill credit ID --confirm`, or --set TEXT):")
+        for p in credited:
+            out.line(f"  {p.id} {p.channel}: {p.credit}  <- {p.credit_source or 'unknown'}")
     if not posts:
         out.line("The queue is empty." if not args.state else "No posts in that state.")
     out.json(rows)
@@ -435,6 +440,8 @@ def _post_json(p: Any) -> dict[str, Any]:
         "text": p.text,
         "link": p.link,
         "credit": p.credit,
+        "credit_source": p.credit_source,
+        "comment": p.comment,
         "scheduled_for": p.scheduled_for,
         "published_at": p.published_at,
         "reason": p.reason,
@@ -462,6 +469,55 @@ def _review(args: argparse.Namespace, out: Output, decision: str) -> int:
     ids = ", ".join(str(p.id) for p in changed) or "-"
     out.line(f"{decision.capitalize()} {len(changed)} post(s): {ids}")
     out.json({"ids": [p.id for p in changed], "state": decision})
+    return EXIT_OK
+
+
+def _revise(args: argparse.Namespace, out: Output, **changes: Any) -> int:
+    from goodwill.app import now_utc, open_store
+    from goodwill.drafting import redraft
+    from goodwill.publishing import project_queue
+
+    config = _load(args)
+    store = open_store(config)
+    now = now_utc()
+    post = redraft(config, store, args.id, now, **changes)
+    project_queue(config, store, config.channel(post.channel), now)
+    out.line(f"Post {post.id} on {post.channel} now reads:")
+    out.line(post.text)
+    if post.credit:
+        out.line(f"credit: {post.credit} (from {post.credit_source or 'unknown'})")
+    out.json(_post_json(post))
+    return EXIT_OK
+
+
+def cmd_comment(args: argparse.Namespace, out: Output) -> int:
+    return _revise(args, out, comment=" ".join(args.text))
+
+
+def cmd_credit(args: argparse.Namespace, out: Output) -> int:
+    if args.set is None and not args.confirm:
+        raise UsageError("say what to do: --confirm (the credit is right) or --set TEXT")
+    return _revise(args, out, credit=args.set, confirm_credit=args.confirm)
+
+
+def cmd_calendar(args: argparse.Namespace, out: Output) -> int:
+    from goodwill.app import now_utc, open_store
+    from goodwill.calendar import build_calendar, render_html
+
+    config = _load(args)
+    if args.weeks < 1 or args.weeks > 26:
+        raise UsageError("--weeks must be between 1 and 26")
+    store = open_store(config)
+    calendar = build_calendar(config, store, now_utc(), weeks=args.weeks)
+    path = Path(args.out) if args.out else Path("goodwill-calendar.html")
+    path.write_text(render_html(calendar), encoding="utf-8")
+    totals = calendar.totals()
+    out.line(
+        f"Wrote {path}: {args.weeks} week(s), {len(calendar.channels)} channel(s), "
+        f"{totals['posts']} posts in {totals['slots']} slots, {totals['held']} held, "
+        f"{totals['missed']} missed"
+    )
+    out.json({"path": str(path.resolve()), "weeks": args.weeks, **totals})
     return EXIT_OK
 
 
@@ -712,6 +768,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ids", nargs="+", type=int, metavar="ID")
     p = add("reject", cmd_reject, "reject drafts")
     p.add_argument("ids", nargs="+", type=int, metavar="ID")
+    p = add(
+        "comment",
+        cmd_comment,
+        "add your own words to a waiting post (they replace the template's opener)",
+    )
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("text", nargs="+", help="your comment ('' removes it)")
+    p = add("credit", cmd_credit, "confirm or correct the credit of a waiting post")
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("--confirm", action="store_true", help="the credit is right")
+    p.add_argument("--set", metavar="TEXT", help="credit this instead (a handle or a name)")
+    p = add("calendar", cmd_calendar, "write an HTML calendar of the coming weeks per channel")
+    p.add_argument("--weeks", type=int, default=2, help="how many weeks (default 2)")
+    p.add_argument("--out", metavar="FILE", help="where (default ./goodwill-calendar.html)")
     p = add("post", cmd_post, "add your own post; prints its id")
     p.add_argument("--channel", required=True)
     p.add_argument("--category", required=True)

@@ -39,10 +39,13 @@ __all__ = [
     "Brand",
     "Channel",
     "Config",
+    "Evergreen",
+    "HashtagRule",
     "OwnPost",
     "Policy",
     "SecretRef",
     "Source",
+    "Utm",
     "Voice",
     "load_config",
     "parse_duration",
@@ -275,8 +278,28 @@ class ChannelsFile(_Model):
         return self
 
 
+class HashtagRule(_Model):
+    """Add ``tag`` when one of ``match`` (words, case-insensitive) is in the title or summary."""
+
+    match: list[str] = Field(min_length=1)
+    tag: str = Field(pattern=r"^#?\w+$")
+    categories: list[str] | None = None  # None: every category
+
+
+class Utm(_Model):
+    """Campaign tags added to the owner's own links (never to anyone else's)."""
+
+    source: str = "{network}"
+    medium: str = "social"
+    campaign: str = "goodwill"
+
+
 class Voice(_Model):
-    """How drafts sound: openers rotate per category; templates per category and network."""
+    """How drafts sound: openers rotate per category; templates per category and network.
+
+    One voice per language: ``voice.yaml`` (the brand's language) and ``voice.LANG.yaml``
+    (e.g. ``voice.fr.yaml``) for channels whose ``language`` differs.
+    """
 
     language: str | None = None
     openers: dict[str, list[str]] = {
@@ -287,9 +310,19 @@ class Voice(_Model):
             "This caught our eye:",
         ]
     }
+    #: An opener is not used again until this many other posts went out on the channel.
+    opener_memory: int = Field(default=4, ge=0)
     templates: dict[str, dict[str, str]] = {}
     hashtags: dict[str, list[str]] = {}
+    hashtag_rules: list[HashtagRule] = []
     max_hashtags: int = Field(default=2, ge=0)
+    #: Per-network caps that override max_hashtags, e.g. {facebook: 0}.
+    hashtag_limits: dict[
+        Literal["x", "facebook", "linkedin", "mastodon", "bluesky"], Annotated[int, Field(ge=0)]
+    ] = {}
+    #: Typography of the language: "auto" follows ``language`` (fr: no-break spaces, « »).
+    typography: Literal["auto", "fr", "plain"] = "auto"
+    utm: Utm | None = None
 
 
 class Category(_Model):
@@ -306,6 +339,12 @@ class Policy(_Model):
     fetch_timeout: Duration = timedelta(seconds=20)
     max_feed_bytes: int = Field(default=10_000_000, ge=1024)
     concurrency: int = Field(default=32, ge=1, le=512)
+    #: Never share the same link twice on a channel within this window.
+    link_window: Duration = timedelta(days=14)
+    #: Read an article's page (once) for its author's handles when sources.yaml has none.
+    discover_credits: bool = True
+    page_timeout: Duration = timedelta(seconds=8)
+    max_page_bytes: int = Field(default=1_000_000, ge=1024)
     categories: dict[Name, Category] = {
         "curated": Category(kind=Kind.VALUE),
         "tip": Category(kind=Kind.VALUE),
@@ -313,7 +352,7 @@ class Policy(_Model):
         "promotion": Category(kind=Kind.PROMOTION),
     }
 
-    @field_validator("fetch_timeout", mode="before")
+    @field_validator("fetch_timeout", "page_timeout", mode="before")
     @classmethod
     def _seconds(cls, value: object) -> object:
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -343,10 +382,26 @@ class OwnPost(_Model):
     at: datetime | None = None
     start: date | None = None
     end: date | None = None
+    #: Evergreen posts come back after ``evergreen.min_gap``; the best (highest weight) first.
+    evergreen: bool = False
+    weight: float = Field(default=1.0, gt=0)
+    #: Only channels writing in this language (default: every channel).
+    language: str | None = None
+    #: The text in other languages, for channels that write in them: {fr: "..."}.
+    translations: dict[str, str] = {}
+
+
+class Evergreen(_Model):
+    """How the owner's evergreen posts are recycled."""
+
+    min_gap: Duration = timedelta(days=30)
+    #: At most this many recycled posts waiting per channel.
+    max_queued: int = Field(default=1, ge=0)
 
 
 class PostsFile(_Model):
     posts: list[OwnPost] = []
+    evergreen: Evergreen = Evergreen()
 
     @model_validator(mode="after")
     def _unique(self) -> PostsFile:
@@ -369,6 +424,16 @@ class Config:
     voice: Voice
     policy: Policy
     posts: list[OwnPost] = field(default_factory=list)
+    evergreen: Evergreen = field(default_factory=Evergreen)
+    #: Voices by language (``voice.yaml`` under its language, ``voice.LANG.yaml`` under LANG).
+    voices: dict[str, Voice] = field(default_factory=dict)
+
+    def channel_language(self, channel: Any) -> str:
+        return str(channel.language or self.brand.language)
+
+    def voice_for(self, channel: Any) -> Voice:
+        """The voice a channel writes in: its language's voice file, else ``voice.yaml``."""
+        return self.voices.get(self.channel_language(channel), self.voice)
 
     def channel(self, name: str) -> Any:
         for channel in self.channels:
@@ -527,6 +592,11 @@ def _message(err: Any, doc: _Document, loc: tuple[str | int, ...]) -> str:
 
 def _known_keys(doc: _Document, loc: tuple[str | int, ...]) -> list[str]:
     """The keys allowed where ``loc`` points: the model whose fields best match the siblings."""
+    if len(loc) == 1:  # a top-level key: the file says which model
+        name = doc.path.name
+        top = _FILE_MODELS.get("voice.yaml" if name.startswith("voice.") else name)
+        if top is not None:
+            return sorted(top.model_fields)
     parent: Any = doc.data
     for part in loc[:-1]:
         parent = parent[part] if isinstance(parent, dict | list) else None  # type: ignore[index]
@@ -540,10 +610,13 @@ def _known_keys(doc: _Document, loc: tuple[str | int, ...]) -> list[str]:
         Filters,
         ChannelsFile,
         Voice,
+        HashtagRule,
+        Utm,
         Policy,
         Category,
         PostsFile,
         OwnPost,
+        Evergreen,
         OutboxChannel,
         MastodonChannel,
         BlueskyChannel,
@@ -561,6 +634,16 @@ def _known_keys(doc: _Document, loc: tuple[str | int, ...]) -> list[str]:
         ]
     best = max(models, key=lambda m: len(siblings & set(m.model_fields)), default=None)
     return sorted(best.model_fields) if best else []
+
+
+_FILE_MODELS: dict[str, type[BaseModel]] = {
+    "brand.yaml": Brand,
+    "sources.yaml": SourcesFile,
+    "channels.yaml": ChannelsFile,
+    "voice.yaml": Voice,
+    "policy.yaml": Policy,
+    "posts.yaml": PostsFile,
+}
 
 
 def _validate(doc: _Document, model: type[BaseModel], errors: list[str]) -> Any:
@@ -594,6 +677,11 @@ def load_config(config_dir: str | os.PathLike[str]) -> Config:
             docs[name] = _load_yaml(path)
         except ConfigError as exc:
             errors.extend(exc.errors)
+    for path in sorted(root.glob("voice.*.yaml")):
+        try:
+            docs[path.name] = _load_yaml(path)
+        except ConfigError as exc:
+            errors.extend(exc.errors)
     if errors:
         raise ConfigError(errors)
 
@@ -606,10 +694,26 @@ def load_config(config_dir: str | os.PathLike[str]) -> Config:
     voice = _validate(doc("voice.yaml"), Voice, errors)
     policy = _validate(doc("policy.yaml"), Policy, errors)
     posts = _validate(doc("posts.yaml"), PostsFile, errors)
+    extra_voices: dict[str, Voice] = {}
+    for name in sorted(docs):
+        if name.startswith("voice.") and name != "voice.yaml":
+            lang = name.removeprefix("voice.").removesuffix(".yaml")
+            parsed = _validate(docs[name], Voice, errors)
+            if parsed is not None:
+                if parsed.language and parsed.language != lang:
+                    errors.append(
+                        f"{docs[name].path}:{_line_for(docs[name].lines, ('language',))}: "
+                        f"language: {parsed.language!r} in {name}; write {lang!r} or rename "
+                        "the file"
+                    )
+                extra_voices[lang] = parsed
     if errors:
         raise ConfigError(errors)
 
+    voices = {voice.language or brand.language: voice, **extra_voices}
     cross = _cross_check(docs, channels, voice, policy, posts)
+    for lang, extra in extra_voices.items():
+        cross.extend(_voice_categories(docs, f"voice.{lang}.yaml", extra, policy))
     if cross:
         raise ConfigError(cross)
     return Config(
@@ -621,6 +725,8 @@ def load_config(config_dir: str | os.PathLike[str]) -> Config:
         voice=voice,
         policy=policy,
         posts=posts.posts,
+        evergreen=posts.evergreen,
+        voices=voices,
     )
 
 
@@ -662,7 +768,23 @@ def _cross_check(
                 )
         if post.start and post.end and post.end < post.start:
             err("posts.yaml", ("posts", i, "end"), "end is before start")
+    errors.extend(_voice_categories(docs, "voice.yaml", voice, policy))
+    return errors
+
+
+def _voice_categories(
+    docs: dict[str, _Document], file: str, voice: Voice, policy: Policy
+) -> list[str]:
+    categories = set(policy.categories)
+    d = docs.get(file)
+    out: list[str] = []
     for cat in voice.openers:
         if cat not in categories:
-            err("voice.yaml", ("openers", cat), unknown_category(cat))
-    return errors
+            line = _line_for(d.lines, ("openers", cat)) if d else 1
+            hint = difflib.get_close_matches(cat, sorted(categories), n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else ""
+            out.append(
+                f"{Path(d.path if d else file)}:{line}: openers.{cat}: unknown category "
+                f"{cat!r}{extra} (declare it in policy.yaml categories)"
+            )
+    return out

@@ -46,6 +46,11 @@ def _point_sources_at(config_dir: Path, base_url: str) -> None:
             f"url: {source.url}", f"url: {base_url.rstrip('/')}/{_slug(source.name)}.xml", 1
         )
     path.write_text(text, encoding="utf-8")
+    # Offline: the sample items link to real sites, whose pages the demo must not read.
+    policy = config_dir / "policy.yaml"
+    if "discover_credits:" not in policy.read_text(encoding="utf-8"):
+        with policy.open("a", encoding="utf-8") as f:
+            f.write("\ndiscover_credits: false\n")
 
 
 def run_demo(args: Namespace, out: Any) -> int:

@@ -89,6 +89,9 @@ class Post:
     first_sent_at: datetime | None = None
     checked: str | None = None
     checked_at: datetime | None = None
+    credit_source: str | None = None  # where the credit came from: "sources.yaml", "page: ..."
+    comment: str | None = None  # the owner's own words, added in review
+    opener: str | None = None  # the template opener used (rotation reads it back)
 
 
 @dataclass(frozen=True, slots=True)

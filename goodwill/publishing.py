@@ -189,6 +189,7 @@ def _publish_channel(
     slots = channel.weekly_slots
     grace = config.policy.grace
     _record_missed(config, store, channel, now, sink, result, status.get("checked_at"))
+    _guard_queue(config, store, channel, now, sink, result)
 
     gate = RatioGate(config.policy.ratio)
     day_start = datetime.combine(now.astimezone(tz).date(), time(0), tz)
@@ -236,6 +237,26 @@ def _publish_channel(
             day_start=day_start,
         )
     del brand
+
+
+def _guard_queue(
+    config: Config,
+    store: Store,
+    channel: Any,
+    now: datetime,
+    sink: EventSink,
+    result: PublishResult,
+) -> None:
+    """Freshness and spam guards (``goodwill.guards``): stale or repeated posts leave the queue."""
+    from goodwill.guards import sweep
+
+    for post, reason in sweep(config, store, channel, now):
+        result.lines.append(f"{channel.name}: dropped post {post.id}: {reason}")
+        sink.emit(
+            "goodwill.post.dropped",
+            resource(config.brand.name, channel.name, post.id),
+            {"reason": reason, "category": post.category},
+        )
 
 
 def _chooser(

@@ -44,6 +44,10 @@ def config_dir(tmp_path: Path, brand: str) -> Path:
     target.mkdir()
     for src in SAMPLE_CONFIG.glob("*.yaml"):
         shutil.copy(src, target / src.name)
+    # Tests never read article pages on the internet; attribution tests switch it on against a
+    # loopback server.
+    with (target / "policy.yaml").open("a", encoding="utf-8") as policy:
+        policy.write("\ndiscover_credits: false\n")
     brand_file = target / "brand.yaml"
     text = brand_file.read_text(encoding="utf-8")
     brand_file.write_text(

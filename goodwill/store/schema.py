@@ -25,6 +25,7 @@ __all__ = [
     "channel_state",
     "items",
     "metadata",
+    "pages",
     "post_log",
     "posts",
     "slot_misses",
@@ -133,6 +134,12 @@ posts = Table(
     Column("first_sent_at", UTCDateTime),
     Column("checked", Text),
     Column("checked_at", UTCDateTime),
+    # Where the credit came from (sources.yaml, the article page's twitter:creator, ...).
+    Column("credit_source", Text),
+    # The owner's own words for this post (review); they replace the template's opener.
+    Column("comment", Text),
+    # The opener the template used, so the next drafts on the channel pick another.
+    Column("opener", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # One draft per item and channel; one own post per key and channel; one post per slot.
@@ -176,4 +183,18 @@ channel_state = Table(
     Column("paused_reason", Text),
     # Up to when missed slots have been recorded for this channel.
     Column("checked_at", UTCDateTime),
+)
+
+#: Article pages read once for attribution (author/publisher handles), cached per URL.
+pages = Table(
+    "pages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("brand", String(200), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False),  # ok | error
+    Column("credits", Text, nullable=False, default="{}"),  # JSON: what the page says
+    Column("error", Text),
+    UniqueConstraint("brand", "url"),
 )
