@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
@@ -225,12 +225,10 @@ def draft(config: Config, store: Store, now: datetime, sink: EventSink) -> Draft
         openers = voicelib.channel_order(voice.openers.get("curated") or [""], channel.name)
         recent = history.recent_openers(store, channel.name, max(voice.opener_memory, len(openers)))
         new_posts: list[Post] = []
-        # Value posts already waiting go first; a held promotion waits for news, not before it.
-        ahead = sum(
-            1
-            for p in store.posts.find(states=("draft", "approved", "held"), channel=channel.name)
-            if p.kind == Kind.VALUE and p.pinned_at is None
-        )
+        # The queue goes oldest story first (PostStore.queued): what waits ahead of an item is
+        # the value posts older than it. A held promotion waits for news, not before it.
+        waiting = store.posts.queue_ages(channel.name, ("draft", "approved", "held"))
+        drafted_ages: list[datetime] = []
         tz = config.channel_tz(channel)
         horizon = slot_times(channel.weekly_slots, tz, now, now + config.policy.max_item_age)
         for item in items:
@@ -240,8 +238,7 @@ def draft(config: Config, store: Store, now: datetime, sink: EventSink) -> Draft
             # Only news that a free slot can carry before it goes stale (see guards.sweep);
             # an item left out here stays undrafted for a channel with room.
             born = item.published_at or item.fetched_at or now
-            usable = sum(1 for slot in horizon if slot < born + config.policy.max_item_age)
-            if ahead + len(new_posts) >= usable:
+            if not _carried(born, waiting, drafted_ages, horizon, config.policy.max_item_age):
                 continue
             considered.add(item.id)
             opener = voicelib.choose_opener(openers, recent, voice.opener_memory)
@@ -253,6 +250,7 @@ def draft(config: Config, store: Store, now: datetime, sink: EventSink) -> Draft
                 result.skipped.append(exc.message)
                 continue
             recent = [composed.opener, *recent]
+            drafted_ages.append(born)
             new_posts.append(
                 Post(
                     channel=channel.name,
@@ -280,6 +278,26 @@ def draft(config: Config, store: Store, now: datetime, sink: EventSink) -> Draft
             )
     store.items.mark_drafted(considered, now)
     return result
+
+
+def _carried(
+    born: datetime,
+    waiting: list[datetime],
+    drafted: list[datetime],
+    slots: list[datetime],
+    shelf_life: timedelta,
+) -> bool:
+    """Would a story of age ``born`` still leave every drafted story a slot before it goes stale?
+
+    The queue goes oldest first, so a story waits behind everything older than it, and pushes
+    back everything younger that was drafted this run.
+    """
+    ages = sorted([*waiting, *drafted, born])
+    for age in (born, *(a for a in drafted if a >= born)):
+        ahead_and_self = sum(1 for a in ages if a <= age)
+        if ahead_and_self > sum(1 for slot in slots if slot < age + shelf_life):
+            return False
+    return True
 
 
 def redraft(

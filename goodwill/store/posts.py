@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from goodwill.errors import GoodwillError, NotFound
 from goodwill.models import QUEUED_STATES, Kind, Post, PostState
-from goodwill.store.schema import channel_state, post_log, posts, slot_misses
+from goodwill.store.schema import channel_state, items, post_log, posts, slot_misses
 
 if TYPE_CHECKING:
     from goodwill.store import Store
@@ -23,6 +23,8 @@ __all__ = ["Choice", "PostStore"]
 _POST_FIELDS = tuple(f.name for f in fields(Post))
 #: States that occupy a slot: a slot is filled by at most one of these.
 FILLING_STATES = (PostState.PUBLISHING, PostState.PUBLISHED, PostState.UNKNOWN)
+#: Queue order: the story's age (the article's date, or when an own post was queued).
+QUEUE_AGE = func.coalesce(items.c.published_at, items.c.fetched_at, posts.c.created_at)
 #: Which review decisions are allowed from which states. For an ``unknown`` post they are the
 #: owner's answer after reconciliation could not tell: approve = send it again, reject = leave it.
 _REVIEW_FROM = {
@@ -132,16 +134,39 @@ class PostStore:
             return self._queued(conn, channel)
 
     def _queued(self, conn: Connection, channel: str) -> list[Post]:
+        """The queue, oldest story first: news goes while it is fresh, and nothing starves.
+
+        A post's age is its article's (published, else fetched) or, for the owner's own posts,
+        the moment it was queued: every post has the same shelf life from there.
+        """
         rows = conn.execute(
             select(posts)
+            .outerjoin(items, posts.c.item_id == items.c.id)
             .where(
                 posts.c.brand == self._store.brand,
                 posts.c.channel == channel,
                 posts.c.state.in_([str(s) for s in QUEUED_STATES]),
             )
-            .order_by(posts.c.created_at, posts.c.id)
+            .order_by(QUEUE_AGE, posts.c.id)
         ).mappings()
         return [_post(r) for r in rows]
+
+    def queue_ages(self, channel: str, states: Sequence[str]) -> list[datetime]:
+        """Queue-order age of each unpinned value post in ``states`` (drafting plans with it)."""
+        with self._store.begin() as conn:
+            return list(
+                conn.scalars(
+                    select(QUEUE_AGE)
+                    .select_from(posts.outerjoin(items, posts.c.item_id == items.c.id))
+                    .where(
+                        posts.c.brand == self._store.brand,
+                        posts.c.channel == channel,
+                        posts.c.state.in_(list(states)),
+                        posts.c.kind == str(Kind.VALUE),
+                        posts.c.pinned_at.is_(None),
+                    )
+                )
+            )
 
     def history(self, channel: str) -> list[tuple[Kind, bool]]:
         """(kind, overridden) of every post that went out on the channel, in publish order."""
