@@ -76,6 +76,7 @@ def review_form(
     drafts: list[DraftView],
     problems: dict[int, str] | None = None,
     texts: dict[int, str] | None = None,
+    actions: dict[int, str] | None = None,
 ) -> type[RunInput]:
     """A RunInput with ``decision_<id>`` and ``text_<id>`` for each draft, in queue order."""
     fields: dict[str, Any] = {}
@@ -88,7 +89,11 @@ def review_form(
             detail += f", est. ${d.cost}"
         fields[f"decision_{d.id}"] = (
             Action,
-            pydantic.Field(default="wait", title=f"Post {where}: decision", description=detail),
+            pydantic.Field(
+                default=(actions or {}).get(d.id, "wait"),
+                title=f"Post {where}: decision",
+                description=detail,
+            ),
         )
         fields[f"text_{d.id}"] = (
             str,
@@ -135,8 +140,9 @@ def review_flow(
             return summary | {"timed_out": False}
         problems: dict[int, str] = {}
         texts: dict[int, str] = {}
+        actions: dict[int, str] = {}
         for round_ in range(20):  # each round is one person resuming: far more than enough
-            form = review_form(config, drafts, problems, texts)
+            form = review_form(config, drafts, problems, texts, actions)
             try:
                 answer = pause_flow_run(
                     wait_for_input=form,
@@ -173,6 +179,7 @@ def review_flow(
                 logger.warning("Post %d: edit not saved: %s", pid, reason)
             problems = result.problems
             texts = {d.post_id: d.text for d in decided if d.post_id in problems and d.text}
+            actions = {d.post_id: d.action for d in decided if d.post_id in problems}
             drafts = [view(config, store.posts.get(pid)) for pid in problems]
             drafts = [d for d in drafts if str(d.post.state) == "draft"]
             if not drafts:

@@ -202,11 +202,12 @@ def weekly_svg(bars: list[DayBar], title: str) -> str:
             f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 16}" '
             f'text-anchor="middle">{label}</text>'
         )
-    # "today" marker: the seventh bar
-    tx = left + 6 * step + step - 2
+    # "now" marker between today's bar and tomorrow's: published on the left, planned right
+    tx = left + 7 * step
     parts.append(
         f'<line x1="{tx:.1f}" y1="{top}" x2="{tx:.1f}" y2="{top + plot_h}" '
         'stroke="#424242" stroke-dasharray="4 3"/>'
+        f'<text x="{tx - 4:.1f}" y="{top + 10}" text-anchor="end" fill="#424242">today</text>'
     )
     legend_y = height - 12
     for j, (name, colour) in enumerate(
@@ -252,5 +253,5 @@ def weekly_markdown(config: Config, store: Store, now: datetime) -> str:
         lines.append(f"**{len(problems)} post(s) need a look** (failed or unknown):")
         lines += [f"- #{p['id']} {p['channel']} {p['state']}: {p['reason']}" for p in problems]
     else:
-        lines.append("Nothing failed. ✅")
+        lines.append("Nothing failed, nothing unknown.")
     return "\n".join(lines)
