@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from prefect.automations import Automation, EventTrigger, SendNotification
+from prefect.automations import AutomationCore, EventTrigger, SendNotification
 from prefect.blocks.core import Block
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
@@ -97,7 +97,7 @@ def ensure_automations(brand: str, block_id: UUID) -> list[dict[str, Any]]:
     with get_client(sync_client=True) as client:
         for alert in ALERTS:
             name = automation_name(brand, alert)
-            wanted = Automation(
+            wanted = AutomationCore(
                 name=name,
                 description=f"Notify when {alert.event} fires for {brand}",
                 trigger=EventTrigger(

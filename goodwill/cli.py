@@ -523,7 +523,8 @@ def cmd_setup(args: argparse.Namespace, out: Output) -> int:
 
 
 def _slugify(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "brand"
+    dashed = "".join(c if c.isalnum() and c.isascii() else "-" for c in name.lower())
+    return "-".join(part for part in dashed.split("-") if part) or "brand"
 
 
 # --------------------------------------------------------------------------- parser
