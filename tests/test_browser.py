@@ -1,0 +1,220 @@
+"""The review path in a real browser: headless Chromium on the Prefect UI of a real server.
+
+``goodwill serve --with-server`` runs the deployments; a ``goodwill.drafts.created`` event
+triggers the review, which pauses; Chromium opens the UI, finds the deployments, opens the
+paused run, fills the form and resumes; the store shows the decisions. Screenshots go to
+``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from goodwill.config import load_config
+from tests.console import ROOT, emit, env_for, serving
+from tests.test_console import wait_for_deployments
+from tests.test_review import LINK, make_drafts, states
+
+pytestmark = [pytest.mark.browser, pytest.mark.prefect, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = ROOT / "test-artifacts" / "browser"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (required in CI: .ci/run installs it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"no Chromium at {CHROMIUM}: apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed: pip install -e '.[dev]'")
+    with sync_playwright() as p:
+        # Debian's Chromium: playwright never downloads a browser of its own.
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _paused_review(api: str, timeout: float = 90) -> dict[str, Any]:
+    """The review run once it is paused with its form saved (polls the API)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=api, timeout=30) as client:
+        while time.monotonic() < deadline:
+            runs = client.post(
+                "/flow_runs/filter", json={"flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}}}
+            ).json()
+            for run in runs:
+                keyset = run["state"]["state_details"].get("run_input_keyset")
+                if (
+                    keyset
+                    and client.get(f"/flow_runs/{run['id']}/input/{keyset['schema']}").is_success
+                ):
+                    return dict(run)
+            time.sleep(0.5)
+    raise AssertionError("the review never paused")
+
+
+def _wait_for_states(
+    config_dir: Path, ids: list[int], wanted: dict[int, str], timeout: float = 90
+) -> dict[int, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        now = states(config_dir, ids)
+        if now == wanted or time.monotonic() > deadline:
+            return now
+        time.sleep(0.5)
+
+
+def test_review_in_the_prefect_ui_with_chromium(browser: Any, config_dir: Path) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    brand = load_config(config_dir).brand.name
+    a, b, c = make_drafts(config_dir, 3)
+    env = env_for("")
+    env.pop("PREFECT_API_URL")
+    with serving(config_dir, env) as (ui, _proc):
+        api = f"{ui}/api"
+        wanted = {"ingest", "draft", "publish", "review", "report", "cycle"}
+        assert wanted <= set(wait_for_deployments(api, wanted))
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+        page.goto(f"{ui}/deployments")
+        for name in ("review", "publish", "report"):
+            page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
+        page.screenshot(path=str(SHOTS / "01-deployments.png"), full_page=True)
+
+        emit(api, "goodwill.drafts.created", brand, "studio-facebook", {"post_ids": [a, b, c]})
+        run = _paused_review(api)
+        page.goto(f"{ui}/runs/flow-run/{run['id']}")
+        page.get_by_text("Paused").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Resume").click()
+        modal = page.locator(".p-modal")
+        modal.get_by_text(f"Post {a} · studio-facebook: decision").wait_for(timeout=30_000)
+        assert "3 draft(s) for" in modal.inner_text()
+        assert "/63206 facebook" in modal.inner_text()  # length against the limit
+        page.screenshot(path=str(SHOTS / "02-review-form.png"))
+
+        def choose(i: int, value: str) -> None:
+            select = modal.locator(".p-select-button__control").nth(i)
+            select.focus()
+            page.keyboard.press(" ")  # opens the option list
+            page.get_by_role("option", name=value, exact=True).click()
+
+        choose(0, "approve")
+        choose(1, "reject")
+        edited = f"Edited in the browser: a story\n\n{LINK}0\nvia PetaPixel"
+        modal.locator("textarea").nth(0).fill(edited)
+        page.screenshot(path=str(SHOTS / "03-review-filled.png"))
+        modal.get_by_role("button", name="Submit").click()
+
+        # c was left on "wait": it stays a draft; a approved with the edit, b rejected.
+        wanted_states = {a: "approved", b: "rejected", c: "draft"}
+        assert _wait_for_states(config_dir, [a, b, c], wanted_states) == wanted_states
+        page.goto(f"{ui}/runs/flow-run/{run['id']}")
+        page.get_by_text("Completed").first.wait_for(timeout=60_000)
+        page.get_by_text(f"Approved [{a}], rejected [{b}], edited [{a}]").wait_for(timeout=60_000)
+        page.screenshot(path=str(SHOTS / "04-review-completed.png"), full_page=True)
+
+        # The weekly report's chart is an SVG data URI: the UI must actually render it.
+        _published_last_week(config_dir)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from flows.report import report_flow; report_flow(sys.argv[1])",
+                str(config_dir),
+            ],
+            env=env_for(api),
+            cwd=ROOT,
+            check=True,
+            timeout=120,
+        )
+        key = next(
+            k for k in _artifact_keys(api) if k.endswith("-weekly-report") and "test-studio" in k
+        )
+        page.goto(f"{ui}/artifacts/key/{key}")
+        page.locator("a[href*='/artifacts/artifact/']").first.click()
+        chart = page.locator("img[src^='data:image/svg+xml']")
+        chart.wait_for(timeout=30_000)
+        width = chart.evaluate("img => img.complete ? img.naturalWidth : 0")
+        assert width == 720, "the UI did not render the report's chart"
+        page.screenshot(path=str(SHOTS / "05-weekly-report.png"), full_page=True)
+        page.close()
+
+    store_text = _post_text(config_dir, a)
+    assert store_text == edited
+
+
+def _artifact_keys(api: str) -> list[str]:
+    import httpx
+
+    found = httpx.post(f"{api}/artifacts/filter", json={}, timeout=30).json()
+    return [x["key"] for x in found if x.get("key")]
+
+
+def _post_text(config_dir: Path, post_id: int) -> str:
+    from goodwill.app import open_store
+
+    store = open_store(load_config(config_dir))
+    try:
+        return store.posts.get(post_id).text
+    finally:
+        store.close()
+
+
+def _published_last_week(config_dir: Path) -> None:
+    """A week of posts that went out (value most days, one promotion), for the chart."""
+    from datetime import UTC, datetime, timedelta
+
+    from goodwill.app import open_store
+    from goodwill.models import Kind, Post, PostState
+
+    now = datetime.now(UTC)
+    posts = [
+        Post(
+            channel="studio-x",
+            network="outbox",
+            category="promotion" if day == 2 and n == 0 else "curated",
+            kind=Kind.PROMOTION if day == 2 and n == 0 else Kind.VALUE,
+            text=f"Sent {day}-{n}",
+            state=PostState.PUBLISHED,
+            published_at=now - timedelta(days=day, hours=n),
+            own_key=f"sent-{day}-{n}",
+            origin="own",
+        )
+        for day in range(1, 7)
+        for n in range(1 + day % 3)
+    ]
+    store = open_store(load_config(config_dir))
+    try:
+        store.posts.add(posts, now)
+    finally:
+        store.close()
