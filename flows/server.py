@@ -18,7 +18,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["local_server", "state_dir"]
+__all__ = ["configured_api_url", "local_server", "state_dir"]
+
+
+def configured_api_url() -> str | None:
+    """The Prefect API this process would talk to (env or profile), None when unset."""
+    from prefect.settings import PREFECT_API_URL
+
+    value = PREFECT_API_URL.value()
+    return str(value) if value else None
 
 
 def state_dir(config_dir: Path) -> Path:

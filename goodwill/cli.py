@@ -447,9 +447,9 @@ def cmd_serve(args: argparse.Namespace, out: Output) -> int:
     if args.with_server:
         out.line(f"Using the Prefect server at {os.environ['PREFECT_API_URL']}")
     elif not os.environ.get("PREFECT_API_URL"):
-        from prefect.settings import PREFECT_API_URL
+        from flows.server import configured_api_url
 
-        if not PREFECT_API_URL.value():
+        if not configured_api_url():
             raise UsageError(
                 "no Prefect API configured: use `goodwill serve --with-server` for a local one, "
                 "or set PREFECT_API_URL"
