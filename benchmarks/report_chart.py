@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from goodwill.report import DayBar, svg_data_uri, weekly_svg  # noqa: E402
+from goodwill.report import DayBar, svg_data_uri, weekly_svg
 
 MPL = r"""
 import time, io, sys
