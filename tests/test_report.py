@@ -8,11 +8,14 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from goodwill import report
 from goodwill.app import open_store
 from goodwill.config import load_config
 from goodwill.models import Kind, Post, PostState
 from goodwill.store.sources import SourceState
+from tests.test_review import prefect_harness  # noqa: F401  (the module's own harness)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday
 
@@ -126,3 +129,37 @@ def test_weekly_svg_is_well_formed_and_scales_to_the_busiest_day() -> None:
     assert abs(tallest - (260 - 40 - 50) * 2 / 2) < 0.2  # the peak (2) fills the plot
     uri = report.svg_data_uri(svg)
     assert base64.b64decode(uri.split(",", 1)[1]).decode() == svg
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("prefect_harness")
+def test_report_flow_leaves_keyed_artifacts(config_dir: Path, use_database: str) -> None:
+    import anyio
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.report import report_flow
+
+    keys = report_flow(str(config_dir))
+    brand = load_config(config_dir).brand.name.lower().replace(" ", "-")
+    assert set(keys.values()) == {
+        f"{brand}-week-studio-x",
+        f"{brand}-week-studio-mastodon",
+        f"{brand}-week-studio-bluesky",
+        f"{brand}-week-studio-facebook",
+        f"{brand}-ratio",
+        f"{brand}-problems",
+        f"{brand}-sources",
+        f"{brand}-weekly-report",
+    }
+
+    async def stored() -> dict[str, str]:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_=brand))
+            )
+            return {a.key: a.type for a in found if a.key}
+
+    types = anyio.run(stored)
+    assert types[f"{brand}-weekly-report"] == "markdown"
+    assert types[f"{brand}-ratio"] == "table"

@@ -270,3 +270,24 @@ def test_no_drafts_no_pause(prefect_harness: None, config_dir: Path, use_databas
     make_drafts(config_dir, 1, channel="studio-x")  # review: auto: not for the form
     result = review_flow(str(config_dir))
     assert result["timed_out"] is False and result["approved"] == []
+
+
+def test_the_form_shows_the_estimated_cost_when_the_network_has_one(
+    config_dir: Path, use_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from decimal import Decimal
+
+    from flows.review import review_form
+    from goodwill import review
+
+    [pid] = make_drafts(config_dir, 1)
+    monkeypatch.setitem(review.COST_ESTIMATORS, "outbox", lambda post: Decimal("0.015"))
+    config = load_config(config_dir)
+    store = open_store(config)
+    [draft] = drafts_for_review(config, store)
+    store.close()
+    assert draft.cost == Decimal("0.015")
+    form = review_form(config, [draft])
+    assert f"| {pid} | studio-facebook (curated) | 81/63206 facebook |" in form._description
+    assert form._description.rstrip().count("$0.015") == 1
+    assert "est. $0.015" in form.model_json_schema()["properties"][f"decision_{pid}"]["description"]
