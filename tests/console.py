@@ -98,6 +98,7 @@ def serving(config_dir: Path, env: dict[str, str]) -> Iterator[tuple[str, subpro
         start_new_session=True,
     )
     lines: list[str] = []
+    proc.lines = lines  # type: ignore[attr-defined]
     ui = None
     try:
         assert proc.stdout is not None

@@ -83,6 +83,17 @@ def _paused_review(api: str, timeout: float = 90) -> dict[str, Any]:
     raise AssertionError("the review never paused")
 
 
+def _wait_until_resumed(api: str, run_id: str, timeout: float = 60) -> str:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        state = httpx.get(f"{api}/flow_runs/{run_id}", timeout=30).json()["state"]["type"]
+        if state != "PAUSED" or time.monotonic() > deadline:
+            return str(state)
+        time.sleep(0.5)
+
+
 def _wait_for_states(
     config_dir: Path, ids: list[int], wanted: dict[int, str], timeout: float = 90
 ) -> dict[int, str]:
@@ -100,77 +111,95 @@ def test_review_in_the_prefect_ui_with_chromium(browser: Any, config_dir: Path) 
     a, b, c = make_drafts(config_dir, 3)
     env = env_for("")
     env.pop("PREFECT_API_URL")
-    with serving(config_dir, env) as (ui, _proc):
-        api = f"{ui}/api"
-        wanted = {"ingest", "draft", "publish", "review", "report", "cycle"}
-        assert wanted <= set(wait_for_deployments(api, wanted))
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with serving(config_dir, env) as (ui, proc):
+        try:
+            _review_in_the_browser(browser, ui, config_dir, brand, a, b, c)
+        except BaseException:
+            print("--- goodwill serve output ---\n" + _drain(proc))
+            raise
+    assert _post_text(config_dir, a).startswith("Edited in the browser")
 
-        page.goto(f"{ui}/deployments")
-        for name in ("review", "publish", "report"):
-            page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
-        page.screenshot(path=str(SHOTS / "01-deployments.png"), full_page=True)
 
-        emit(api, "goodwill.drafts.created", brand, "studio-facebook", {"post_ids": [a, b, c]})
-        run = _paused_review(api)
-        page.goto(f"{ui}/runs/flow-run/{run['id']}")
-        page.get_by_text("Paused").first.wait_for(timeout=30_000)
-        page.get_by_role("button", name="Resume").click()
-        modal = page.locator(".p-modal")
-        modal.get_by_text(f"Post {a} · studio-facebook: decision").wait_for(timeout=30_000)
-        assert "3 draft(s) for" in modal.inner_text()
-        assert "/63206 facebook" in modal.inner_text()  # length against the limit
-        page.screenshot(path=str(SHOTS / "02-review-form.png"))
+def _drain(proc: subprocess.Popen[str]) -> str:
+    proc.terminate()
+    proc.wait(timeout=60)
+    return getattr(proc, "output", "") or "".join(getattr(proc, "lines", []))
 
-        def choose(i: int, value: str) -> None:
-            select = modal.locator(".p-select-button__control").nth(i)
-            select.focus()
-            page.keyboard.press(" ")  # opens the option list
-            page.get_by_role("option", name=value, exact=True).click()
 
-        choose(0, "approve")
-        choose(1, "reject")
-        edited = f"Edited in the browser: a story\n\n{LINK}0\nvia PetaPixel"
-        modal.locator("textarea").nth(0).fill(edited)
-        page.screenshot(path=str(SHOTS / "03-review-filled.png"))
-        modal.get_by_role("button", name="Submit").click()
+def _review_in_the_browser(
+    browser: Any, ui: str, config_dir: Path, brand: str, a: int, b: int, c: int
+) -> None:
+    api = f"{ui}/api"
+    wanted = {"ingest", "draft", "publish", "review", "report", "cycle"}
+    assert wanted <= set(wait_for_deployments(api, wanted))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
 
-        # c was left on "wait": it stays a draft; a approved with the edit, b rejected.
-        wanted_states = {a: "approved", b: "rejected", c: "draft"}
-        assert _wait_for_states(config_dir, [a, b, c], wanted_states) == wanted_states
-        page.goto(f"{ui}/runs/flow-run/{run['id']}")
-        page.get_by_text("Completed").first.wait_for(timeout=60_000)
-        page.get_by_text(f"Approved [{a}], rejected [{b}], edited [{a}]").wait_for(timeout=60_000)
-        page.screenshot(path=str(SHOTS / "04-review-completed.png"), full_page=True)
+    page.goto(f"{ui}/deployments")
+    for name in ("review", "publish", "report"):
+        page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
+    page.screenshot(path=str(SHOTS / "01-deployments.png"), full_page=True)
 
-        # The weekly report's chart is an SVG data URI: the UI must actually render it.
-        _published_last_week(config_dir)
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from flows.report import report_flow; report_flow(sys.argv[1])",
-                str(config_dir),
-            ],
-            env=env_for(api),
-            cwd=ROOT,
-            check=True,
-            timeout=120,
-        )
-        key = next(
-            k for k in _artifact_keys(api) if k.endswith("-weekly-report") and "test-studio" in k
-        )
-        page.goto(f"{ui}/artifacts/key/{key}")
-        page.locator("a[href*='/artifacts/artifact/']").first.click()
-        chart = page.locator("img[src^='data:image/svg+xml']")
-        chart.wait_for(timeout=30_000)
-        width = chart.evaluate("img => img.complete ? img.naturalWidth : 0")
-        assert width == 720, "the UI did not render the report's chart"
-        page.screenshot(path=str(SHOTS / "05-weekly-report.png"), full_page=True)
-        page.close()
+    emit(api, "goodwill.drafts.created", brand, "studio-facebook", {"post_ids": [a, b, c]})
+    run = _paused_review(api)
+    page.goto(f"{ui}/runs/flow-run/{run['id']}")
+    page.get_by_text("Paused").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Resume").click()
+    modal = page.locator(".p-modal")
+    modal.get_by_text(f"Post {a} · studio-facebook: decision").wait_for(timeout=30_000)
+    assert "3 draft(s) for" in modal.inner_text()
+    assert "/63206 facebook" in modal.inner_text()  # length against the limit
+    page.screenshot(path=str(SHOTS / "02-review-form.png"))
 
-    store_text = _post_text(config_dir, a)
-    assert store_text == edited
+    def choose(i: int, value: str) -> None:
+        select = modal.locator(".p-select-button__control").nth(i)
+        select.focus()
+        page.keyboard.press(" ")  # opens the option list
+        page.get_by_role("option", name=value, exact=True).click()
+
+    choose(0, "approve")
+    choose(1, "reject")
+    edited = f"Edited in the browser: a story\n\n{LINK}0\nvia PetaPixel"
+    modal.locator("textarea").nth(0).fill(edited)
+    page.screenshot(path=str(SHOTS / "03-review-filled.png"))
+    modal.get_by_role("button", name="Submit").click()
+    modal.wait_for(state="hidden", timeout=30_000)  # the UI accepted the input
+    resumed = _wait_until_resumed(api, run["id"])
+    assert resumed != "PAUSED", "the UI closed the form but the run is still paused"
+
+    # c was left on "wait": it stays a draft; a approved with the edit, b rejected.
+    wanted_states = {a: "approved", b: "rejected", c: "draft"}
+    assert _wait_for_states(config_dir, [a, b, c], wanted_states) == wanted_states
+    page.goto(f"{ui}/runs/flow-run/{run['id']}")
+    page.get_by_text("Completed").first.wait_for(timeout=60_000)
+    page.get_by_text(f"Approved [{a}], rejected [{b}], edited [{a}]").wait_for(timeout=60_000)
+    page.screenshot(path=str(SHOTS / "04-review-completed.png"), full_page=True)
+
+    # The weekly report's chart is an SVG data URI: the UI must actually render it.
+    _published_last_week(config_dir)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from flows.report import report_flow; report_flow(sys.argv[1])",
+            str(config_dir),
+        ],
+        env=env_for(api),
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+    )
+    key = next(
+        k for k in _artifact_keys(api) if k.endswith("-weekly-report") and "test-studio" in k
+    )
+    page.goto(f"{ui}/artifacts/key/{key}")
+    page.locator("a[href*='/artifacts/artifact/']").first.click()
+    chart = page.locator("img[src^='data:image/svg+xml']")
+    chart.wait_for(timeout=30_000)
+    width = chart.evaluate("img => img.complete ? img.naturalWidth : 0")
+    assert width == 720, "the UI did not render the report's chart"
+    page.screenshot(path=str(SHOTS / "05-weekly-report.png"), full_page=True)
+    page.close()
+    assert _post_text(config_dir, a) == edited
 
 
 def _artifact_keys(api: str) -> list[str]:
