@@ -96,3 +96,12 @@ def use_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def brand() -> str:
     """A brand name unique to the test: rows of different tests never meet in a shared database."""
     return f"Test Studio {uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One real Prefect server (``prefect_test_harness``) for the session's flow tests."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -15,7 +15,6 @@ from goodwill.app import open_store
 from goodwill.config import load_config
 from goodwill.models import Kind, Post, PostState
 from goodwill.store.sources import SourceState
-from tests.test_review import prefect_harness  # noqa: F401  (the module's own harness)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -127,14 +126,6 @@ def test_cli_edit_approve_reject(config_dir: Path, use_database: str, capsys: An
 
 
 # --------------------------------------------------------------------------- through Prefect
-
-
-@pytest.fixture(scope="module")
-def prefect_harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 def _paused_run(flow_thread: threading.Thread, name: str = "goodwill-review") -> Any:
