@@ -34,11 +34,20 @@ def state_dir(config_dir: Path) -> Path:
     return config_dir.resolve() / ".goodwill"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+#: Prefect's usual port: the UI address stays the same across restarts when it is free.
+DEFAULT_PORT = 4200
+
+
+def _free_port(preferred: int = DEFAULT_PORT) -> int:
+    for candidate in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            port: int = s.getsockname()[1]
+            return port
+    raise RuntimeError("no free port on 127.0.0.1")
 
 
 def server_env(home: Path, port: int) -> dict[str, str]:
@@ -62,7 +71,7 @@ def local_server(
 ) -> Iterator[str]:
     """Run ``prefect server start`` with its own home; yields the API URL once healthy."""
     home.mkdir(parents=True, exist_ok=True)
-    port = port or _free_port()
+    port = _free_port(DEFAULT_PORT if port is None else port)  # 0: any free port
     api = f"http://127.0.0.1:{port}/api"
     log_path = log or home / "server.log"
     with open(log_path, "ab") as log_file:

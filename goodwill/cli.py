@@ -500,7 +500,13 @@ def cmd_setup(args: argparse.Namespace, out: Output) -> int:
     config = _load(args)
     _prepare_prefect()
     from flows.automations import create_webhook_block, ensure_automations, notification_block_id
+    from flows.server import configured_api_url
 
+    if not configured_api_url():
+        raise UsageError(
+            "no Prefect API configured: start `goodwill serve --with-server` and set "
+            "PREFECT_API_URL to the address it prints (plus /api), or point it at your server"
+        )
     slug = args.notify or os.environ.get("GOODWILL_NOTIFY_BLOCK")
     if args.webhook:
         name = args.block_name or f"goodwill-{_slugify(config.brand.name)}"
@@ -631,7 +637,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start a local Prefect server (SQLite, under <config>/.goodwill) if none is set",
     )
-    p.add_argument("--port", type=int, default=None, help="the local server's port (default: free)")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="the local server's port (default 4200, or a free one)",
+    )
     p = add("setup", cmd_setup, "create the automations that notify you (idempotent)")
     p.add_argument("--notify", metavar="TYPE/NAME", help="a saved Prefect notification block")
     p.add_argument("--webhook", metavar="URL", help="save a Custom Webhook block posting here")

@@ -89,7 +89,7 @@ def emit(api: str, event: str, brand: str, channel: str | None, payload: dict[st
 def serving(config_dir: Path, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """``goodwill serve --with-server`` in a child process; yields (UI address, process)."""
     proc = subprocess.Popen(
-        [*GOODWILL, "serve", "--with-server", "--config", str(config_dir)],
+        [*GOODWILL, "serve", "--with-server", "--port", "0", "--config", str(config_dir)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,

@@ -19,7 +19,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prefect server (SQLite), the way ``goodwill serve --with-server`` starts one."""
     from flows.server import local_server
 
-    with local_server(tmp_path_factory.mktemp("prefect-server")) as api:
+    with local_server(tmp_path_factory.mktemp("prefect-server"), port=0) as api:
         yield api
 
 
@@ -114,7 +114,7 @@ def test_serve_with_server_serves_everything_and_stops_cleanly(config_dir: Path)
     # The schedules stay active for the next start (served deployments are not paused).
     import httpx
 
-    with local_server(state_dir(config_dir) / "prefect") as api:
+    with local_server(state_dir(config_dir) / "prefect", port=0) as api:
         after = _read_deployments(api)
         automations = httpx.post(f"{api}/automations/filter", json={}, timeout=30).json()
     for name in ("ingest", "publish", "report"):
