@@ -62,7 +62,7 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-def _paused_review(api: str, timeout: float = 90) -> dict[str, Any]:
+def _paused_review(api: str, not_key: str | None = None, timeout: float = 90) -> dict[str, Any]:
     """The review run once it is paused with its form saved (polls the API)."""
     import httpx
 
@@ -83,17 +83,6 @@ def _paused_review(api: str, timeout: float = 90) -> dict[str, Any]:
     raise AssertionError("the review never paused")
 
 
-def _wait_until_resumed(api: str, run_id: str, timeout: float = 60) -> str:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while True:
-        state = httpx.get(f"{api}/flow_runs/{run_id}", timeout=30).json()["state"]["type"]
-        if state != "PAUSED" or time.monotonic() > deadline:
-            return str(state)
-        time.sleep(0.5)
-
-
 def _wait_for_states(
     config_dir: Path, ids: list[int], wanted: dict[int, str], timeout: float = 90
 ) -> dict[int, str]:
@@ -108,16 +97,16 @@ def _wait_for_states(
 def test_review_in_the_prefect_ui_with_chromium(browser: Any, config_dir: Path) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     brand = load_config(config_dir).brand.name
-    a, b, c = make_drafts(config_dir, 3)
+    ids = make_drafts(config_dir, 4)
     env = env_for("")
     env.pop("PREFECT_API_URL")
     with serving(config_dir, env) as (ui, proc):
         try:
-            _review_in_the_browser(browser, ui, config_dir, brand, a, b, c)
+            _review_in_the_browser(browser, ui, config_dir, brand, ids)
         except BaseException:
             print("--- goodwill serve output ---\n" + _drain(proc))
             raise
-    assert _post_text(config_dir, a).startswith("Edited in the browser")
+    assert _post_text(config_dir, ids[0]).startswith("Edited in the browser")
 
 
 def _drain(proc: subprocess.Popen[str]) -> str:
@@ -127,8 +116,9 @@ def _drain(proc: subprocess.Popen[str]) -> str:
 
 
 def _review_in_the_browser(
-    browser: Any, ui: str, config_dir: Path, brand: str, a: int, b: int, c: int
+    browser: Any, ui: str, config_dir: Path, brand: str, ids: list[int]
 ) -> None:
+    a, b, c, d = ids
     api = f"{ui}/api"
     wanted = {"ingest", "draft", "publish", "review", "report", "cycle"}
     assert wanted <= set(wait_for_deployments(api, wanted))
@@ -139,14 +129,14 @@ def _review_in_the_browser(
         page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
     page.screenshot(path=str(SHOTS / "01-deployments.png"), full_page=True)
 
-    emit(api, "goodwill.drafts.created", brand, "studio-facebook", {"post_ids": [a, b, c]})
+    emit(api, "goodwill.drafts.created", brand, "studio-facebook", {"post_ids": [a, b, c, d]})
     run = _paused_review(api)
     page.goto(f"{ui}/runs/flow-run/{run['id']}")
     page.get_by_text("Paused").first.wait_for(timeout=30_000)
     page.get_by_role("button", name="Resume").click()
     modal = page.locator(".p-modal")
     modal.get_by_text(f"Post {a} · studio-facebook: decision").wait_for(timeout=30_000)
-    assert "3 draft(s) for" in modal.inner_text()
+    assert "4 draft(s) for" in modal.inner_text()
     assert "/63206 facebook" in modal.inner_text()  # length against the limit
     page.screenshot(path=str(SHOTS / "02-review-form.png"))
 
@@ -158,21 +148,38 @@ def _review_in_the_browser(
 
     choose(0, "approve")
     choose(1, "reject")
+    choose(2, "approve")  # with an edit that drops the credit: refused, the run pauses again
     edited = f"Edited in the browser: a story\n\n{LINK}0\nvia PetaPixel"
     modal.locator("textarea").nth(0).fill(edited)
+    modal.locator("textarea").nth(2).fill(f"Lost the credit {LINK}2")
     page.screenshot(path=str(SHOTS / "03-review-filled.png"))
     modal.get_by_role("button", name="Submit").click()
     modal.wait_for(state="hidden", timeout=30_000)  # the UI accepted the input
-    resumed = _wait_until_resumed(api, run["id"])
-    assert resumed != "PAUSED", "the UI closed the form but the run is still paused"
 
-    # c was left on "wait": it stays a draft; a approved with the edit, b rejected.
-    wanted_states = {a: "approved", b: "rejected", c: "draft"}
-    assert _wait_for_states(config_dir, [a, b, c], wanted_states) == wanted_states
+    again = _paused_review(api, not_key=run["state"]["state_details"]["run_input_keyset"]["schema"])
+    assert again["id"] == run["id"]
+    # d was left on "wait": it stays a draft; a approved with the edit, b rejected.
+    assert states(config_dir, [a, b, c, d]) == {
+        a: "approved",
+        b: "rejected",
+        c: "draft",
+        d: "draft",
+    }
+    page.reload()
+    page.get_by_role("button", name="Resume").click()
+    modal.get_by_text(f"post {c}: the credit 'PetaPixel' is missing").wait_for(timeout=30_000)
+    assert f"Post {a} · studio-facebook" not in modal.inner_text()  # only the refused edit
+    page.screenshot(path=str(SHOTS / "04-review-repaused.png"))
+    modal.locator("textarea").nth(0).fill(f"Credit restored {LINK}2 via PetaPixel")
+    modal.get_by_role("button", name="Submit").click()  # the decision stayed "approve"
+    modal.wait_for(state="hidden", timeout=30_000)
+
+    wanted_states = {a: "approved", b: "rejected", c: "approved", d: "draft"}
+    assert _wait_for_states(config_dir, [a, b, c, d], wanted_states) == wanted_states
     page.goto(f"{ui}/runs/flow-run/{run['id']}")
     page.get_by_text("Completed").first.wait_for(timeout=60_000)
-    page.get_by_text(f"Approved [{a}], rejected [{b}], edited [{a}]").wait_for(timeout=60_000)
-    page.screenshot(path=str(SHOTS / "04-review-completed.png"), full_page=True)
+    page.get_by_text(f"Approved [{c}], rejected [], edited [{c}]").wait_for(timeout=60_000)
+    page.screenshot(path=str(SHOTS / "05-review-completed.png"), full_page=True)
 
     # The weekly report's chart is an SVG data URI: the UI must actually render it.
     _published_last_week(config_dir)
@@ -197,7 +204,7 @@ def _review_in_the_browser(
     chart.wait_for(timeout=30_000)
     width = chart.evaluate("img => img.complete ? img.naturalWidth : 0")
     assert width == 720, "the UI did not render the report's chart"
-    page.screenshot(path=str(SHOTS / "05-weekly-report.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "06-weekly-report.png"), full_page=True)
     page.close()
     assert _post_text(config_dir, a) == edited
 
