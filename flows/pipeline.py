@@ -119,7 +119,9 @@ def _unknown_artifact(config: Config) -> None:
 
 
 def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "brand"
+    """An artifact key part: lowercase letters, digits and single dashes."""
+    dashed = "".join(c if c.isalnum() and c.isascii() else "-" for c in name.lower())
+    return "-".join(part for part in dashed.split("-") if part) or "brand"
 
 
 @flow(name="goodwill-ingest", timeout_seconds=timedelta(minutes=15).total_seconds())

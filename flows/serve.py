@@ -10,12 +10,15 @@ from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Cron
 
 from flows.pipeline import cycle_flow, draft_flow, ingest_flow, publish_flow
+from flows.report import report_flow
+from flows.review import review_flow
 from goodwill.config import load_config
 
-__all__ = ["INGEST_CRON", "PUBLISH_CRON", "deployments", "serve"]
+__all__ = ["INGEST_CRON", "PUBLISH_CRON", "REPORT_CRON", "deployments", "serve"]
 
 INGEST_CRON = "*/30 * * * *"
 PUBLISH_CRON = "*/5 * * * *"
+REPORT_CRON = "0 7 * * *"
 
 
 def deployments(config_dir: Path) -> list[Any]:
@@ -24,6 +27,7 @@ def deployments(config_dir: Path) -> list[Any]:
     tz = config.brand.timezone
     params = {"config_dir": str(config_dir.resolve())}
     brand = config.brand.name
+    reviewed = [c.name for c in config.channels if c.review == "required"]
     return [
         ingest_flow.to_deployment(
             name="ingest",
@@ -53,6 +57,34 @@ def deployments(config_dir: Path) -> list[Any]:
             tags=["goodwill", brand],
             description="Publish whatever is due in its slot, through the ratio gate.",
         ),
+        review_flow.to_deployment(
+            name="review",
+            parameters=params,
+            tags=["goodwill", brand],
+            # One review per channel's batch of drafts; only channels with review: required.
+            triggers=[
+                DeploymentEventTrigger(
+                    expect={"goodwill.drafts.created"},
+                    match={"goodwill.brand": brand, "goodwill.channel": reviewed},
+                    parameters={
+                        "config_dir": params["config_dir"],
+                        "channel": "{{ event.resource['goodwill.channel'] }}",
+                    },
+                )
+            ]
+            if reviewed
+            else [],
+            description="Approve, reject or edit drafts in a form (open the paused run, Resume).",
+        ),
+        report_flow.to_deployment(
+            name="report",
+            schedules=[Cron(REPORT_CRON, timezone=tz)],
+            parameters=params,
+            concurrency_limit=1,
+            tags=["goodwill", brand],
+            description="The week's queue, the ratio, failures, source health and the weekly "
+            "report, as artifacts.",
+        ),
         cycle_flow.to_deployment(
             name="cycle",
             parameters=params,
@@ -63,6 +95,10 @@ def deployments(config_dir: Path) -> list[Any]:
     ]
 
 
-def serve(config_dir: Path) -> None:
+def serve(config_dir: Path, on_ready: Any = None) -> None:
+    """Serve every deployment until SIGINT/SIGTERM; the schedules stay active afterwards."""
+    deps = deployments(config_dir)
+    if on_ready is not None:
+        on_ready(deps)
     # Schedules stay active when this process stops: a restart picks up where it left off.
-    prefect_serve(*deployments(config_dir), pause_on_shutdown=False)
+    prefect_serve(*deps, pause_on_shutdown=False)

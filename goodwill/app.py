@@ -51,10 +51,22 @@ def load(config_dir: str | Path, sink: EventSink | None = None) -> Config:
         if sink is not None:
             sink.emit(
                 "goodwill.config.invalid",
-                resource(Path(config_dir).name or "config"),
+                resource(_brand_name(Path(config_dir))),
                 {"errors": exc.errors[:20], "config_dir": str(config_dir)},
             )
         raise
+
+
+def _brand_name(config_dir: Path) -> str:
+    """The brand's name from brand.yaml even when the config is invalid (events name it)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((config_dir / "brand.yaml").read_text(encoding="utf-8"))
+        name = (data.get("brand") or data).get("name") if isinstance(data, dict) else None
+    except (OSError, yaml.YAMLError, AttributeError):
+        name = None
+    return name if isinstance(name, str) and name else (config_dir.name or "config")
 
 
 def ingest_step(

@@ -529,6 +529,22 @@ def cmd_reject(args: argparse.Namespace, out: Output) -> int:
     return _review(args, out, "rejected")
 
 
+def cmd_edit(args: argparse.Namespace, out: Output) -> int:
+    from goodwill.app import now_utc, open_store
+    from goodwill.publishing import project_queue
+    from goodwill.review import edit_text
+
+    config = _load(args)
+    store = open_store(config)
+    now = now_utc()
+    post = edit_text(config, store, args.id, args.text, now)
+    if post.state != "draft":
+        project_queue(config, store, config.channel(post.channel), now)
+    out.line(f"Edited post {post.id} ({post.state}) on {post.channel}")
+    out.json({"id": post.id, "state": str(post.state), "text": post.text})
+    return EXIT_OK
+
+
 def cmd_post(args: argparse.Namespace, out: Output) -> int:
     from goodwill.app import now_utc, open_store
     from goodwill.drafting import own_post_text
@@ -665,13 +681,105 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, out: Output) -> int:
-    _load(args)  # fail fast, with file and line, before starting anything
+    config = _load(args)  # fail fast, with file and line, before starting anything
     _prepare_prefect()
     os.environ["PREFECT_LOGGING_LEVEL"] = os.environ.get("GOODWILL_SERVE_LOG_LEVEL", "INFO")
+    config_dir = _config_dir(args)
+    if args.with_server and not os.environ.get("PREFECT_API_URL"):
+        from flows.server import local_server, state_dir
+
+        home = state_dir(config_dir) / "prefect"
+        out.line(f"Starting a local Prefect server (home {home}) ...")
+        with _stop_on_sigterm(), local_server(home, port=args.port) as api:
+            os.environ["PREFECT_API_URL"] = api
+            return _serve(config, config_dir, out, ui=api.removesuffix("/api"))
+    if args.with_server:
+        out.line(f"Using the Prefect server at {os.environ['PREFECT_API_URL']}")
+    elif not os.environ.get("PREFECT_API_URL"):
+        from flows.server import configured_api_url
+
+        if not configured_api_url():
+            raise UsageError(
+                "no Prefect API configured: use `goodwill serve --with-server` for a local one, "
+                "or set PREFECT_API_URL"
+            )
+    with _stop_on_sigterm():
+        return _serve(config, config_dir, out, ui=None)
+
+
+def _stop_on_sigterm() -> Any:
+    """SIGTERM ends ``serve`` like Ctrl-C does: the local server is stopped on the way out."""
+    import contextlib
+    import signal
+
+    @contextlib.contextmanager
+    def handler() -> Any:
+        def raise_interrupt(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, raise_interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    return handler()
+
+
+def _serve(config: Any, config_dir: Path, out: Output, ui: str | None) -> int:
     from flows.serve import serve
 
-    serve(_config_dir(args))
+    def ready(deps: list[Any]) -> None:
+        names = ", ".join(d.name for d in deps)
+        out.line(f"Serving {len(deps)} deployments for {config.brand.name}: {names}")
+        if ui:
+            out.line(f"Prefect UI: {ui}")
+        out.line("Stop with Ctrl-C; schedules stay active for the next start.")
+        sys.stdout.flush()
+
+    import contextlib
+
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(config_dir, on_ready=ready)
+    out.line("Stopped.")
     return EXIT_OK
+
+
+def cmd_setup(args: argparse.Namespace, out: Output) -> int:
+    config = _load(args)
+    _prepare_prefect()
+    from flows.automations import create_webhook_block, ensure_automations, notification_block_id
+    from flows.server import configured_api_url
+
+    if not configured_api_url():
+        raise UsageError(
+            "no Prefect API configured: start `goodwill serve --with-server` and set "
+            "PREFECT_API_URL to the address it prints (plus /api), or point it at your server"
+        )
+    slug = args.notify or os.environ.get("GOODWILL_NOTIFY_BLOCK")
+    if args.webhook:
+        name = args.block_name or f"goodwill-{_slugify(config.brand.name)}"
+        slug = create_webhook_block(name, args.webhook)
+        out.line(f"Saved notification block {slug}")
+    if not slug:
+        raise UsageError(
+            "choose where notifications go: --webhook URL, or --notify TYPE/NAME for a saved "
+            "Prefect notification block (e.g. slack-webhook/studio); see README, Notifications"
+        )
+    try:
+        block_id = notification_block_id(slug)
+    except ValueError as exc:
+        raise UsageError(f"no notification block {slug!r}: {exc}") from None
+    done = ensure_automations(config.brand.name, block_id)
+    for item in done:
+        out.line(f"{'Created' if item['created'] else 'Updated'} automation {item['name']}")
+    out.json({"block": slug, "automations": done})
+    return EXIT_OK
+
+
+def _slugify(name: str) -> str:
+    dashed = "".join(c if c.isalnum() and c.isascii() else "-" for c in name.lower())
+    return "-".join(part for part in dashed.split("-") if part) or "brand"
 
 
 # --------------------------------------------------------------------------- parser
@@ -782,6 +890,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("calendar", cmd_calendar, "write an HTML calendar of the coming weeks per channel")
     p.add_argument("--weeks", type=int, default=2, help="how many weeks (default 2)")
     p.add_argument("--out", metavar="FILE", help="where (default ./goodwill-calendar.html)")
+    p = add("edit", cmd_edit, "replace the text of a post not yet published (re-checked)")
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("--text", required=True)
     p = add("post", cmd_post, "add your own post; prints its id")
     p.add_argument("--channel", required=True)
     p.add_argument("--category", required=True)
@@ -806,7 +917,22 @@ def build_parser() -> argparse.ArgumentParser:
         "settle posts whose outcome is unknown (also done at the start of every publish)",
     )
     p.add_argument("--channel", help="only this channel")
-    add("serve", cmd_serve, "serve all deployments on their schedules and triggers")
+    p = add("serve", cmd_serve, "serve all deployments on their schedules and triggers")
+    p.add_argument(
+        "--with-server",
+        action="store_true",
+        help="start a local Prefect server (SQLite, under <config>/.goodwill) if none is set",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="the local server's port (default 4200, or a free one)",
+    )
+    p = add("setup", cmd_setup, "create the automations that notify you (idempotent)")
+    p.add_argument("--notify", metavar="TYPE/NAME", help="a saved Prefect notification block")
+    p.add_argument("--webhook", metavar="URL", help="save a Custom Webhook block posting here")
+    p.add_argument("--block-name", help="name for the --webhook block")
     return parser
 
 

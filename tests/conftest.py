@@ -147,3 +147,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     harness, and their use of ``random`` would trip Hypothesis in any test that follows."""
     late = {"prefect", "browser"}
     items.sort(key=lambda item: any(m.name in late for m in item.iter_markers()))
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One real Prefect server (``prefect_test_harness``) for the session's flow tests."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

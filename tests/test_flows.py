@@ -76,10 +76,17 @@ def test_deployments_have_schedules_triggers_and_limits(config_dir: Path) -> Non
     from flows.serve import deployments
 
     deps = {d.name: d for d in deployments(config_dir)}
-    assert set(deps) == {"ingest", "draft", "publish", "cycle"}
+    assert set(deps) == {"ingest", "draft", "publish", "cycle", "review", "report"}
     for dep in deps.values():
-        assert dep.concurrency_limit == 1
+        # Reviews of different channels may wait for the owner side by side.
+        assert dep.concurrency_limit == (None if dep.name == "review" else 1)
         assert dep.parameters == {"config_dir": str(config_dir.resolve())}
+    [review_trigger] = deps["review"].triggers
+    assert review_trigger.expect == {"goodwill.drafts.created"}
+    assert review_trigger.match["goodwill.channel"] == ["studio-facebook"]  # review: required
+    assert review_trigger.parameters["channel"] == "{{ event.resource['goodwill.channel'] }}"
+    [report_schedule] = deps["report"].schedules
+    assert report_schedule.schedule.timezone == "Europe/London"
     [ingest_schedule] = deps["ingest"].schedules
     assert ingest_schedule.schedule.timezone == "Europe/London"
     [trigger] = deps["draft"].triggers

@@ -292,6 +292,44 @@ class PostStore:
                     .values(**values)
                 )
 
+    def edit_text(self, post_id: int, text: str, now: datetime, note: str = "edited") -> Post:
+        """Replace the text of a post that has not gone out yet (draft, approved or held).
+
+        The caller re-checks the text (``goodwill.review.check_edit``); the log keeps the old text.
+        """
+        editable = (PostState.DRAFT, *QUEUED_STATES)
+        with self._store.begin() as conn:
+            row = (
+                conn.execute(
+                    select(posts).where(posts.c.brand == self._store.brand, posts.c.id == post_id)
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise NotFound(f"no post with id {post_id}; `goodwill queue` lists them")
+            post = _post(row)
+            if post.state not in editable:
+                raise GoodwillError(
+                    f"post {post_id} is {post.state}; only draft, approved or held posts "
+                    "can be edited"
+                )
+            conn.execute(
+                update(posts)
+                .where(posts.c.id == post_id, posts.c.state == str(post.state))
+                .values(text=text, updated_at=now)
+            )
+            conn.execute(
+                insert(post_log).values(
+                    post_id=post_id,
+                    at=now,
+                    from_state=str(post.state),
+                    to_state=str(post.state),
+                    note=f"{note}; was: {post.text}",
+                )
+            )
+        return replace(post, text=text)
+
     def unpin(self, post: Post, reason: str, now: datetime) -> None:
         with self._store.begin() as conn:
             conn.execute(
