@@ -17,6 +17,9 @@ __all__ = ["REGISTRY", "connector_for"]
 #: network name -> "module:Class"
 REGISTRY: dict[str, str] = {
     "outbox": "connectors.outbox:OutboxConnector",
+    "x": "connectors.x:XConnector",
+    "facebook": "connectors.facebook:FacebookConnector",
+    "linkedin": "connectors.linkedin:LinkedInConnector",
 }
 
 
