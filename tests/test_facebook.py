@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,21 +105,7 @@ def test_graph_version_is_configurable(config_dir: Path, monkeypatch: pytest.Mon
 def test_post_without_link_sends_no_link(monkeypatch: pytest.MonkeyPatch) -> None:
     with NetServer() as net:
         net.reply("POST", f"/v21.0/{PAGE}/feed", 200, {"id": f"{PAGE}_2"})
-        post = OutgoingPost(
-            **{**outgoing().__dict__}
-            if False
-            else dict(  # noqa: SIM210
-                post_id=4,
-                channel="c",
-                network="facebook",
-                category="tip",
-                kind=Kind.VALUE,
-                text="Golden hour tip: shoot into the light.",
-                link=None,
-                credit=None,
-                idempotency_key="k",
-            )
-        )
+        post = replace(outgoing("Golden hour tip: shoot into the light."), link=None)
         FacebookConnector(page_id=PAGE, token=TOKEN, base_url=net.url).publish(post)
         assert "link" not in net.requests[0].form()
 

@@ -245,7 +245,8 @@ X_FAILURES = [
             403,
             {
                 "title": "Forbidden",
-                "detail": "Your client app is not configured with the appropriate oauth1 app permissions for this endpoint.",
+                "detail": "Your client app is not configured with the appropriate oauth1 app "
+                "permissions for this endpoint.",
                 "type": "https://api.twitter.com/2/problems/oauth1-permissions",
                 "status": 403,
             },
@@ -287,7 +288,7 @@ def test_failures_are_translated(
         assert caught.value.reset_at == datetime.fromtimestamp(RESET, UTC)  # type: ignore[attr-defined]
     if case == "403 duplicate":
         assert "duplicate content" in str(caught.value)
-    assert caught.value.__cause__ is None and caught.value.__context__ is None or True
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__  # no tweepy trace
     for secret in KEYS.values():
         assert secret not in str(caught.value)
 
