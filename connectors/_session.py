@@ -39,9 +39,7 @@ class RebasedSession(requests.Session):
         self.last_response: requests.Response | None = None
         self.trust_env = False  # no proxies or .netrc credentials picked up behind our back
 
-    def request(  # type: ignore[override]
-        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
-    ) -> requests.Response:
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
         target = url.decode() if isinstance(url, bytes) else url
         if target.startswith(self.sdk_origin):
             target = self.base_url + target[len(self.sdk_origin) :]

@@ -23,6 +23,7 @@ from goodwill.config import Config
 from goodwill.errors import (
     AuthFailed,
     ConnectorError,
+    Duplicate,
     RateLimited,
     Rejected,
     Transient,
@@ -169,8 +170,10 @@ class FacebookConnector:
             return RateLimited(f"Facebook rate limit: {words}", reset_at=self._reset(response))
         if code in AUTH_CODES or (code is not None and 200 <= code <= 299):
             return AuthFailed(f"Facebook refused the Page token: {words}")
-        if code in (368, 506):
-            return Rejected(f"Facebook refused the post: {words}")
+        if code == 506:
+            return Duplicate(f"Facebook refused a duplicate post: {words}")
+        if code == 368:
+            return Rejected(f"Facebook blocked the post: {words}")
         if code in (1, 2) or status >= 500:
             kind = UnknownOutcome if write else Transient
             return kind(f"Facebook failed: {words}")

@@ -31,6 +31,7 @@ from goodwill.errors import (
     AuthFailed,
     ConfigError,
     ConnectorError,
+    Duplicate,
     RateLimited,
     Rejected,
     Transient,
@@ -239,7 +240,7 @@ class XConnector:
             return AuthFailed(f"X refused the credentials: {words}")
         if isinstance(exc, tweepy.Forbidden):
             if "duplicate" in words.lower():
-                return Rejected(f"X refused a duplicate post: {words}")
+                return Duplicate(f"X refused a duplicate post: {words}")
             if (
                 re.search(
                     r"oauth1 app permissions|not permitted to use|client-not-enrolled|"
