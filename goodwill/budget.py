@@ -49,7 +49,7 @@ def budget_hold(cost: float, spent: float, budget: float | None) -> str | None:
         return None
     if spent + cost > budget + 1e-9:
         return (
-            f"monthly budget: ${spent:.2f} of ${budget:.2f} spent; this post costs ${cost:.3f}; "
+            f"monthly budget: ${spent:.3f} of ${budget:.2f} spent; this post costs ${cost:.3f}; "
             "it waits for next month (or raise monthly_budget in channels.yaml)"
         )
     return None

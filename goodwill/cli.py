@@ -276,9 +276,10 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
     store = open_store(config)
     states = args.state or ["draft", "approved", "held", "publishing", "unknown"]
     posts = store.posts.find(states=states, channel=args.channel, limit=args.limit)
-    rows = [_post_json(p) for p in posts]
+    costs = {p.id: _cost(config, p) for p in posts}
+    rows = [_post_json(p) | {"cost": costs[p.id]} for p in posts]
     out.table(
-        ["id", "channel", "category", "state", "when", "text", "reason"],
+        ["id", "channel", "category", "state", "when", "cost", "text", "reason"],
         [
             [
                 p.id,
@@ -286,6 +287,7 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
                 p.category,
                 p.state,
                 _local(p.published_at or p.scheduled_for, config.brand.tz),
+                f"${costs[p.id]:.3f}" if costs[p.id] else "",
                 _preview(p.text),
                 p.reason,
             ]
@@ -294,8 +296,37 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
     )
     if not posts:
         out.line("The queue is empty." if not args.state else "No posts in that state.")
+    for warning in _channel_warnings(config, args.channel):
+        out.err.print(f"! {warning}", style="yellow", markup=False)
     out.json(rows)
     return EXIT_OK
+
+
+def _cost(config: Any, post: Any) -> float | None:
+    """The estimated price of a post on its network (None: its channel is no longer configured)."""
+    from goodwill.budget import post_cost
+
+    try:
+        channel = config.channel(post.channel)
+    except NotFound:
+        return None
+    return round(post_cost(config, channel, post.text, post.link), 6)
+
+
+def _channel_warnings(config: Any, only: str | None = None) -> list[str]:
+    """Credentials about to expire (LinkedIn's 60-day tokens), said well ahead."""
+    from goodwill.app import now_utc
+
+    warnings: list[str] = []
+    for channel in config.channels:
+        if only and channel.name != only:
+            continue
+        if channel.network == "linkedin":
+            from connectors.linkedin import expiry_warning
+
+            if warning := expiry_warning(channel, now_utc()):
+                warnings.append(warning)
+    return warnings
 
 
 def _preview(text: str, width: int = 70) -> str:
