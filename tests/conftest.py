@@ -96,3 +96,20 @@ def use_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def brand() -> str:
     """A brand name unique to the test: rows of different tests never meet in a shared database."""
     return f"Test Studio {uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True)
+def _no_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connectors space out their remote calls; tests talk to loopback servers: no waiting."""
+    from connectors import _http
+
+    monkeypatch.setattr(_http.THROTTLE, "enabled", False)
+
+
+@pytest.fixture
+def fake_server() -> Iterator[object]:
+    """A loopback HTTP server speaking whatever routes the test installs (connector_tester)."""
+    from tests.connector_tester import FakeServer
+
+    with FakeServer() as server:
+        yield server

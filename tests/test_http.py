@@ -1,0 +1,84 @@
+"""The shared failure handling in ``connectors/_http.py``, on real loopback sockets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connectors._http import HttpClient, Throttle, parse_reset, scrub
+from goodwill.errors import AuthFailed, RateLimited, Rejected, Transient, UnknownOutcome
+from tests.connector_tester import FakeServer, Reply, refused_url
+
+NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("120", NOW + timedelta(seconds=120)),
+        ("1795654800", datetime.fromtimestamp(1795654800, UTC)),
+        ("2026-11-26T01:05:00.000Z", datetime(2026, 11, 26, 1, 5, tzinfo=UTC)),
+        ("2026-11-26T02:05:00+01:00", datetime(2026, 11, 26, 1, 5, tzinfo=UTC)),
+        ("Thu, 26 Nov 2026 01:05:00 GMT", datetime(2026, 11, 26, 1, 5, tzinfo=UTC)),
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_reset_headers_in_every_format(value: str | None, expected: datetime | None) -> None:
+    assert parse_reset(value, NOW) == expected
+
+
+def test_refused_connection_is_transient_even_for_a_write() -> None:
+    client = HttpClient("net", refused_url(), timeout=(2, 0.3))
+    with pytest.raises(Transient, match="connection refused"):
+        client.send("POST", "/x", json={})
+
+
+def test_read_timeout_after_a_write_is_unknown_but_a_read_is_transient(
+    fake_server: FakeServer,
+) -> None:
+    fake_server.script("POST", "/x", Reply.hanging())
+    fake_server.script("GET", "/x", Reply.hanging())
+    client = HttpClient("net", fake_server.url, timeout=(2, 0.3))
+    with pytest.raises(UnknownOutcome):
+        client.send("POST", "/x", json={})
+    with pytest.raises(Transient):
+        client.send("GET", "/x")
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (Reply.json({"error": "bad token"}, 401), AuthFailed),
+        (Reply.json({"error": "nope"}, 403), AuthFailed),
+        (Reply.json({"error": "slow down"}, 429, {"Retry-After": "60"}), RateLimited),
+        (Reply.json({"error": "Validation failed: Text can't be blank"}, 422), Rejected),
+        (Reply.html(), UnknownOutcome),
+    ],
+)
+def test_status_mapping(fake_server: FakeServer, reply: Reply, error: type[Exception]) -> None:
+    fake_server.route("POST", "/x", reply)
+    client = HttpClient("net", fake_server.url)
+    response = client.send("POST", "/x", json={})
+    with pytest.raises(error) as info:
+        client.check(response, write=True)
+    assert "<html" not in str(info.value)
+
+
+def test_secrets_are_scrubbed_from_messages(fake_server: FakeServer) -> None:
+    fake_server.route("POST", "/x", Reply.json({"error": "token s3cr3t-token is revoked"}, 401))
+    client = HttpClient("net", fake_server.url, secrets=lambda: ["s3cr3t-token"])
+    with pytest.raises(AuthFailed) as info:
+        client.check(client.send("POST", "/x"), write=True)
+    assert "s3cr3t-token" not in str(info.value)
+    assert scrub("a s3cr3t b", ["s3cr3t", None, ""]) == "a *** b"
+
+
+def test_throttle_spaces_calls_per_host() -> None:
+    slept: list[float] = []
+    throttle = Throttle(sleep=slept.append)
+    throttle.wait("net", "http://a.example/1", 1.0)
+    throttle.wait("net", "http://a.example/2", 1.0)
+    throttle.wait("net", "http://b.example/1", 1.0)
+    assert len(slept) == 1 and 0.9 < slept[0] <= 1.0
