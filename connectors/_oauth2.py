@@ -26,7 +26,7 @@ from requests_oauthlib import OAuth2Session
 from goodwill.config import SecretRef
 from goodwill.errors import AuthFailed, ConfigError, Transient
 
-from ._session import DEFAULT_TIMEOUT, scrub
+from ._http import DEFAULT_TIMEOUT, scrub, translate
 
 __all__ = ["TokenFile", "write_secret_file"]
 
@@ -154,9 +154,9 @@ class TokenFile:
                 **extra,
             )
         except requests.RequestException as exc:
-            raise Transient(
-                f"refreshing the {self.what} failed: {scrub(type(exc).__name__, secrets)}"
-            ) from None
+            # Refreshing posts nothing: every transport failure is safe to retry.
+            err = translate(exc, network=f"refreshing the {self.what}", write=False)
+            raise Transient(scrub(err.message, secrets)) from None
         except (OAuth2Error, ValueError) as exc:
             status = seen[-1].status_code if seen else 0
             if status >= 500 or status == 429:

@@ -31,13 +31,8 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._session import (
-    DEFAULT_TIMEOUT,
-    RebasedSession,
-    quiet_third_party_loggers,
-    request_was_sent,
-    scrub,
-)
+from ._http import DEFAULT_TIMEOUT, THROTTLE, scrub, translate
+from ._session import RebasedSession, quiet_third_party_loggers
 
 __all__ = ["FacebookConnector"]
 
@@ -55,6 +50,8 @@ class FacebookConnector:
 
     network: ClassVar[str] = "facebook"
     max_length: ClassVar[int] = gtext.limit("facebook")
+    #: Seconds between calls (the shared throttle; tests switch it off).
+    interval: ClassVar[float] = 1.0
 
     def __init__(
         self,
@@ -134,17 +131,14 @@ class FacebookConnector:
     # ------------------------------------------------------------------ calls and errors
 
     def _call(self, call: Any, *, write: bool) -> dict[str, Any]:
+        THROTTLE.wait(self.network, self.session.base_url, self.interval)
         try:
             result = call(self.graph())
         except facebook.GraphAPIError as exc:
             raise self._translate(exc, write) from None
         except requests.RequestException as exc:
-            what = scrub(type(exc).__name__, [self.token])
-            if write and request_was_sent(exc):
-                raise UnknownOutcome(
-                    f"Facebook did not answer ({what}); reconcile before re-sending"
-                ) from None
-            raise Transient(f"Facebook could not be reached ({what})") from None
+            err = translate(exc, network="Facebook", write=write)
+            raise type(err)(scrub(err.message, [self.token])) from None
         except (ValueError, KeyError, TypeError) as exc:
             kind = UnknownOutcome if write else Transient
             raise kind(

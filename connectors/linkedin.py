@@ -39,7 +39,8 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._session import DEFAULT_TIMEOUT, quiet_third_party_loggers, request_was_sent, scrub
+from ._http import DEFAULT_TIMEOUT, HttpClient, scrub
+from ._session import quiet_third_party_loggers
 
 __all__ = ["LinkedInConnector", "expiry_warning", "token_expiry"]
 
@@ -109,6 +110,8 @@ class LinkedInConnector:
 
     network: ClassVar[str] = "linkedin"
     max_length: ClassVar[int] = gtext.limit("linkedin")
+    #: Seconds between calls (the shared throttle; tests switch it off).
+    interval: ClassVar[float] = 1.0
 
     def __init__(
         self,
@@ -119,7 +122,7 @@ class LinkedInConnector:
         api_version: str = "202510",
         expires_at: datetime | None = None,
         channel: str = "linkedin",
-        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         self.author = author
         self.token = token
@@ -229,19 +232,20 @@ class LinkedInConnector:
             )
 
     def _send(self, method: str, path: str, *, write: bool, **kwargs: Any) -> requests.Response:
+        http = HttpClient(
+            "LinkedIn",
+            self.base_url,
+            timeout=self.timeout,
+            interval=self.interval,
+            session=self.session(),
+            secrets=lambda: [self.token],
+        )
         try:
-            response: requests.Response = self.session().request(
-                method, self.base_url + path, timeout=self.timeout, **kwargs
-            )
-        except requests.RequestException as exc:
-            what = scrub(type(exc).__name__, [self.token])
-            if write and request_was_sent(exc):
-                raise UnknownOutcome(
-                    f"LinkedIn did not answer ({what}); reconcile before re-sending"
-                ) from None
-            raise Transient(f"LinkedIn could not be reached ({what})") from None
-        except OAuth2Error as exc:  # e.g. plain http outside tests
+            response = http.send(method, path, write=write, **kwargs)
+        except OAuth2Error as exc:  # oauthlib refuses to send a token over plain http
             raise AuthFailed(f"LinkedIn token could not be used ({exc.error})") from None
+        finally:
+            http.close()
         if response.status_code >= 400:
             raise self._translate(response, write)
         return response

@@ -39,8 +39,9 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
+from ._http import THROTTLE, scrub, translate
 from ._oauth2 import TokenFile
-from ._session import RebasedSession, quiet_third_party_loggers, request_was_sent, scrub
+from ._session import RebasedSession, quiet_third_party_loggers
 
 __all__ = ["XConnector"]
 
@@ -57,6 +58,8 @@ class XConnector:
     max_length: ClassVar[int] = gtext.limit("x")
     #: X's documented write limit for POST /2/tweets: 100 per 15 minutes per user.
     posts_per_15_min: ClassVar[int] = 100
+    #: Seconds between calls (the shared throttle; tests switch it off).
+    interval: ClassVar[float] = 1.0
 
     def __init__(
         self,
@@ -196,6 +199,7 @@ class XConnector:
         return client, user_auth
 
     def _call(self, call: Callable[[tweepy.Client, bool], T], *, write: bool) -> dict[str, Any]:
+        THROTTLE.wait(self.network, self.base_url, self.interval)
         try:
             client, user_auth = self._client()
         except ConfigError as exc:  # the token file vanished since start-up
@@ -212,12 +216,8 @@ class XConnector:
         except tweepy.HTTPException as exc:
             raise self._translate(exc) from None
         except requests.RequestException as exc:
-            what = scrub(type(exc).__name__, self._secrets)
-            if write and request_was_sent(exc):
-                raise UnknownOutcome(
-                    f"X did not answer ({what}); reconcile before re-sending"
-                ) from None
-            raise Transient(f"X could not be reached ({what})") from None
+            err = translate(exc, network="X", write=write)
+            raise type(err)(scrub(err.message, self._secrets)) from None
         except ConnectorError:
             raise
         except (ValueError, KeyError, TypeError) as exc:  # an answer tweepy could not read

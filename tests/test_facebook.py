@@ -13,8 +13,10 @@ import pytest
 from connectors import connector_for
 from connectors.facebook import FacebookConnector
 from goodwill.config import load_config
-from goodwill.errors import AuthFailed, RateLimited, Rejected, Transient, UnknownOutcome
+from goodwill.errors import AuthFailed, Duplicate, RateLimited, Rejected, Transient, UnknownOutcome
 from goodwill.models import Kind, OutgoingPost
+from tests.connector_tester import FAILURE_CASES, Case, FakeServer, NetworkSpec, run_case
+from tests.connector_tester import Reply as TReply
 from tests.netserver import NetServer, Reply, closed_port
 
 PAGE = "104589361234567"
@@ -261,3 +263,29 @@ def test_failed_read_keeps_the_token_out_of_the_message() -> None:
     with pytest.raises(Transient) as caught:
         FacebookConnector(page_id=PAGE, token=TOKEN, base_url=closed_port()).verify()
     assert TOKEN not in str(caught.value)
+
+
+# --------------------------------------------------------------------------- the shared table
+
+SPEC = NetworkSpec(
+    network="facebook",
+    publish=("POST", f"/v21.0/{PAGE}/feed"),
+    connector=lambda base_url, timeout: FacebookConnector(
+        page_id=PAGE, token=TOKEN, base_url=base_url, timeout=timeout
+    ),
+    rate_limited=TReply.json(
+        graph_error(32, "(#32) Page request limit reached"),
+        400,
+        headers={"x-business-use-case-usage": BUC},
+    ),
+    reset_at=None,  # now + estimated_time_to_regain_access: checked in the table above
+    unauthorized=TReply.json(graph_error(190, "Error validating access token"), 400),
+    duplicate=TReply.json(graph_error(506, "(#506) Duplicate status message"), 400),
+    duplicate_error=Duplicate,
+    secrets=(TOKEN,),
+)
+
+
+@pytest.mark.parametrize("case", FAILURE_CASES, ids=lambda c: c.name)
+def test_shared_failure_table(case: Case, fake_server: FakeServer) -> None:
+    run_case(SPEC, case, fake_server)

@@ -16,6 +16,8 @@ from connectors.linkedin import LinkedInConnector, expiry_warning
 from goodwill.config import load_config
 from goodwill.errors import AuthFailed, Duplicate, RateLimited, Rejected, Transient, UnknownOutcome
 from goodwill.models import Kind, OutgoingPost
+from tests.connector_tester import FAILURE_CASES, Case, FakeServer, NetworkSpec, run_case
+from tests.connector_tester import Reply as TReply
 from tests.netserver import NetServer, Reply, closed_port
 
 TOKEN = "AQV-linkedin-access-token-0123456789"
@@ -358,3 +360,41 @@ def test_expiry_warning_fourteen_days_ahead(
         update={"access_token": type(channel.access_token)("file", str(path))}
     )
     assert "2026-12-01" in (expiry_warning(from_file, datetime(2026, 11, 20, tzinfo=UTC)) or "")
+
+
+# --------------------------------------------------------------------------- the shared table
+
+SPEC = NetworkSpec(
+    network="linkedin",
+    publish=("POST", "/rest/posts"),
+    connector=lambda base_url, timeout: LinkedInConnector(
+        author=PERSON, token=TOKEN, base_url=base_url, timeout=timeout
+    ),
+    rate_limited=TReply.json(
+        {"message": "Resource level throttle APPLICATION DAY limit reached.", "status": 429},
+        429,
+        headers={"Retry-After": "Thu, 26 Nov 2026 01:05:00 GMT"},
+    ),
+    reset_at=datetime(2026, 11, 26, 1, 5, tzinfo=UTC),
+    unauthorized=TReply.json(
+        {
+            "status": 401,
+            "serviceErrorCode": 65600,
+            "code": "INVALID_ACCESS_TOKEN",
+            "message": "Invalid access token",
+        },
+        401,
+    ),
+    duplicate=TReply.json(
+        {"message": f"Content is a duplicate of {SHARE}", "status": 422, "code": "DUPLICATE_POST"},
+        422,
+    ),
+    duplicate_error=Duplicate,
+    secrets=(TOKEN,),
+    post=outgoing,
+)
+
+
+@pytest.mark.parametrize("case", FAILURE_CASES, ids=lambda c: c.name)
+def test_shared_failure_table(case: Case, fake_server: FakeServer) -> None:
+    run_case(SPEC, case, fake_server)

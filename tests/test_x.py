@@ -16,9 +16,11 @@ from oauthlib.oauth1 import Client as OAuth1Client
 from connectors import connector_for
 from connectors.x import XConnector
 from goodwill.config import load_config
-from goodwill.errors import AuthFailed, RateLimited, Rejected, Transient, UnknownOutcome
+from goodwill.errors import AuthFailed, Duplicate, RateLimited, Rejected, Transient, UnknownOutcome
 from goodwill.models import Kind, OutgoingPost
 from tests.conftest import corpora_dir
+from tests.connector_tester import FAILURE_CASES, Case, FakeServer, NetworkSpec, run_case
+from tests.connector_tester import Reply as TReply
 from tests.netserver import NetServer, Reply, cassette_replies, closed_port
 
 KEYS = {
@@ -465,3 +467,31 @@ def test_oauth2_refresh_that_fails(
         assert net.sent("POST", "/2/tweets") == []  # nothing was posted with a dead token
     assert path.read_text() == before
     assert "dead-KKKK" not in str(caught.value) and "old-JJJJ" not in str(caught.value)
+
+
+# --------------------------------------------------------------------------- the shared table
+
+SPEC = NetworkSpec(
+    network="x",
+    publish=("POST", "/2/tweets"),
+    connector=lambda base_url, timeout: XConnector(
+        base_url=base_url,
+        oauth1=tuple(KEYS.values()),  # type: ignore[arg-type]
+        timeout=timeout,
+    ),
+    rate_limited=TReply.json(
+        {"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429},
+        429,
+        headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(RESET)},
+    ),
+    reset_at=datetime.fromtimestamp(RESET, UTC),
+    unauthorized=TReply.json({"title": "Unauthorized", "status": 401}, 401),
+    duplicate=TReply.json(DUPLICATE, 403),
+    duplicate_error=Duplicate,
+    secrets=tuple(KEYS.values()),
+)
+
+
+@pytest.mark.parametrize("case", FAILURE_CASES, ids=lambda c: c.name)
+def test_shared_failure_table(case: Case, fake_server: FakeServer) -> None:
+    run_case(SPEC, case, fake_server)
