@@ -440,6 +440,21 @@ def _parse_at(value: str, tz: Any, now: datetime) -> datetime:
     return when.replace(tzinfo=tz) if when.tzinfo is None else when
 
 
+def cmd_auth(args: argparse.Namespace, out: Output) -> int:
+    """Guided credential set-up for one channel; saves tokens where its references point."""
+    from goodwill.auth import ConsoleIO, authorize
+
+    config = _load(args)
+    channel = config.channel(args.channel)
+    io = ConsoleIO(browser=not args.no_browser, out=lambda line: out.err.print(line, markup=False))
+    options = {"redirect_uri": args.redirect_uri} if args.redirect_uri else {}
+    lines = authorize(channel, config, io, **options)
+    for line in lines:
+        out.line(line)
+    out.json({"channel": channel.name, "saved": lines})
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     from goodwill.demo import run_demo
 
@@ -552,6 +567,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("publish", cmd_publish, "publish every post that is due")
     p.add_argument("--channel", help="only this channel")
     add("serve", cmd_serve, "serve all deployments on their schedules and triggers")
+    p = add("auth", cmd_auth, "connect a channel's account (X, Facebook, LinkedIn): saves tokens")
+    p.add_argument("channel", metavar="CHANNEL")
+    p.add_argument(
+        "--redirect-uri",
+        help="the loopback redirect registered in the app (default http://127.0.0.1:8765/callback)",
+    )
+    p.add_argument("--no-browser", action="store_true", help="print the address, open nothing")
     return parser
 
 

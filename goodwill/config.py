@@ -258,6 +258,8 @@ class XChannel(_ChannelBase):
     client_secret: SecretReference | None = None
     oauth2_token: SecretReference | None = None
     base_url: BaseURL = "https://api.x.com"
+    #: Where the OAuth 2.0 authorize page lives (``goodwill auth``).
+    auth_base_url: BaseURL = "https://x.com"
     #: X bills each post: stop (hold posts) before this many dollars a calendar month (UTC).
     monthly_budget: float | None = Field(default=None, ge=0)
     #: Overrides of policy.yaml ``prices.x`` for this account.
