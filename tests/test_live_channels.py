@@ -165,3 +165,27 @@ def test_refusing_networks_leave_every_post_accounted_for(
         or "check" in by_channel["studio-linkedin-live"]["reason"]
     )
     assert_no_secret(proc.stdout, proc.stderr, json.dumps(rows))
+
+
+def test_readme_channel_examples_are_valid(config_dir: Path) -> None:
+    """The X, Facebook and LinkedIn blocks the README tells owners to write load as written."""
+    import re
+    import textwrap
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [
+        b
+        for b in re.findall(r"```yaml\n(.*?)\s*```", readme, re.DOTALL)
+        if re.search(r"network: (x|facebook|linkedin)\b", b)
+    ]
+    assert len(blocks) == 3
+    channels = config_dir / "channels.yaml"
+    body = channels.read_text(encoding="utf-8")
+    for block in blocks:
+        body += "\n" + textwrap.indent(textwrap.dedent(block), "  ") + "\n"
+    channels.write_text(body, encoding="utf-8")
+    from goodwill.config import load_config
+
+    config = load_config(config_dir)
+    networks = {c.network for c in config.channels}
+    assert {"x", "facebook", "linkedin"} <= networks
