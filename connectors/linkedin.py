@@ -110,6 +110,8 @@ class LinkedInConnector:
 
     network: ClassVar[str] = "linkedin"
     max_length: ClassVar[int] = gtext.limit("linkedin")
+    #: (posts, window) never to exceed: the Posts API's documented 150 requests a day per member.
+    quotas: ClassVar[tuple[tuple[int, timedelta], ...]] = ((150, timedelta(days=1)),)
     #: Seconds between calls (the shared throttle; tests switch it off).
     interval: ClassVar[float] = 1.0
 

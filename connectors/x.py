@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import requests
@@ -56,8 +56,12 @@ class XConnector:
 
     network: ClassVar[str] = "x"
     max_length: ClassVar[int] = gtext.limit("x")
-    #: X's documented write limit for POST /2/tweets: 100 per 15 minutes per user.
-    posts_per_15_min: ClassVar[int] = 100
+    #: (posts, window) never to exceed, checked by the publisher before it claims a post: X's
+    #: POST /2/tweets limit (100 per 15 minutes per user) and the daily posting cap (2,400).
+    quotas: ClassVar[tuple[tuple[int, timedelta], ...]] = (
+        (100, timedelta(minutes=15)),
+        (2400, timedelta(days=1)),
+    )
     #: Seconds between calls (the shared throttle; tests switch it off).
     interval: ClassVar[float] = 1.0
 
