@@ -495,3 +495,48 @@ SPEC = NetworkSpec(
 @pytest.mark.parametrize("case", FAILURE_CASES, ids=lambda c: c.name)
 def test_shared_failure_table(case: Case, fake_server: FakeServer) -> None:
     run_case(SPEC, case, fake_server)
+
+
+def test_concurrent_refreshes_use_the_rotated_token_once(tmp_path: Path) -> None:
+    """Two publishers find the token expired at once: one refreshes, the other reads its result
+    (X rotates refresh tokens, so a second refresh with the old one would be refused)."""
+    import threading
+
+    from connectors._oauth2 import TokenFile
+    from goodwill.config import SecretRef
+
+    path = token_file(
+        tmp_path, access_token="old-LLLL", refresh_token="once-MMMM", expires_at=time.time() - 5
+    )
+    with NetServer() as net:
+        token_endpoint(
+            net,
+            [
+                Reply(200, fresh_token("new-NNNN", "rotated-OOOO")),
+                Reply(400, {"error": "invalid_request", "error_description": "token was invalid"}),
+            ],
+        )
+        files = [
+            TokenFile(
+                SecretRef("file", str(path)),
+                token_url=f"{net.url}/2/oauth2/token",
+                client_id="cid",
+            )
+            for _ in range(2)
+        ]
+        results: list[str] = []
+        start = threading.Barrier(2)
+
+        def use(tokens: TokenFile) -> None:
+            start.wait()
+            results.append(tokens.access_token())
+
+        threads = [threading.Thread(target=use, args=(f,)) for f in files]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        refreshes = net.sent("POST", "/2/oauth2/token")
+    assert results == ["new-NNNN", "new-NNNN"]
+    assert len(refreshes) == 1
+    assert json.loads(path.read_text())["refresh_token"] == "rotated-OOOO"
