@@ -128,6 +128,7 @@ def test_the_daily_loop_from_the_command_line(served_config: Path, env: dict[str
         "scheduled_for",
         "published_at",
         "reason",
+        "cost",  # estimated price of the post on its network (X bills each post)
     }
     first, second = queue[0]["id"], queue[1]["id"]
     assert goodwill("approve", str(first), *cfg, env=env).returncode == 0
