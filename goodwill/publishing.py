@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from goodwill.budget import budget_hold, post_cost, spent_this_month
+from goodwill.budget import budget_hold, month_start, post_cost, spent_this_month
 from goodwill.config import Config
 from goodwill.connector import Connector
 from goodwill.errors import (
@@ -209,18 +209,9 @@ def budget_check(
     budget = getattr(channel, "monthly_budget", None)
     if budget is None:
         return None
-    sent = store.posts.find(
-        states=[PostState.PUBLISHING, PostState.PUBLISHED, PostState.UNKNOWN], channel=channel.name
-    )
+    sent = store.posts.sent_since(channel.name, month_start(now))
     spent = spent_this_month(
-        (
-            (
-                post_cost(config, channel, p.text, p.link),
-                p.published_at or p.slot_at or p.pinned_at or p.created_at,
-            )
-            for p in sent
-        ),
-        now,
+        ((post_cost(config, channel, p.text, p.link), p.published_at) for p in sent), now
     )
 
     def over_budget(post: Post) -> str | None:
