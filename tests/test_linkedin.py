@@ -398,3 +398,22 @@ SPEC = NetworkSpec(
 @pytest.mark.parametrize("case", FAILURE_CASES, ids=lambda c: c.name)
 def test_shared_failure_table(case: Case, fake_server: FakeServer) -> None:
     run_case(SPEC, case, fake_server)
+
+
+def test_queue_warns_before_the_token_expires(
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from goodwill.cli import main
+
+    soon = (datetime.now(UTC) + timedelta(days=10)).date()
+    li_channel(
+        config_dir, "https://api.linkedin.com", monkeypatch, extra=f"    token_expires: {soon}\n"
+    )
+    monkeypatch.setenv("GOODWILL_DATABASE_URL", f"sqlite:///{tmp_path / 'gw.db'}")
+    assert main(["queue", "--config", str(config_dir), "--no-prefect", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert f"studio-linkedin: the LinkedIn access token expires on {soon}" in captured.err
+    assert json.loads(captured.out.strip().splitlines()[-1]) == []  # JSON stays the last line
