@@ -206,3 +206,11 @@ def _graph_time(value: str) -> datetime | None:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
     except ValueError:
         return None
+
+
+def setup(channel: Any, config: Config, io: Any) -> dict[str, str]:
+    """The guided ``goodwill auth`` set-up (see ``goodwill.auth.facebook``): returns the values for
+    the channel's credential fields, for the caller to store where their references point."""
+    from goodwill.auth.facebook import credentials
+
+    return credentials(channel, config, io)

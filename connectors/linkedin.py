@@ -295,3 +295,11 @@ def _retry_after(response: requests.Response) -> datetime:
         except (TypeError, ValueError):
             pass
     return datetime.combine(now.date() + timedelta(days=1), time(0), UTC)
+
+
+def setup(channel: Any, config: Config, io: Any) -> dict[str, str]:
+    """The guided ``goodwill auth`` set-up (see ``goodwill.auth.linkedin``): returns the values for
+    the channel's credential fields, for the caller to store where their references point."""
+    from goodwill.auth.linkedin import credentials
+
+    return credentials(channel, config, io)

@@ -288,3 +288,11 @@ def _comparable(value: str) -> str:
     """Text as X stores it, for matching: HTML entities decoded, links (t.co) blanked."""
     flat = _URL.sub("<url>", html.unescape(value))
     return " ".join(flat.split())
+
+
+def setup(channel: Any, config: Config, io: Any) -> dict[str, str]:
+    """The guided ``goodwill auth`` set-up (see ``goodwill.auth.x``): returns the values for
+    the channel's credential fields, for the caller to store where their references point."""
+    from goodwill.auth.x import credentials
+
+    return credentials(channel, config, io)

@@ -258,8 +258,12 @@ class XChannel(_ChannelBase):
     client_secret: SecretReference | None = None
     oauth2_token: SecretReference | None = None
     base_url: BaseURL = "https://api.x.com"
-    #: Where the OAuth 2.0 authorize page lives (``goodwill auth``).
+    #: Where the OAuth 2.0 authorize page lives, and the loopback redirect registered in the
+    #: app (``goodwill auth``).
     auth_base_url: BaseURL = "https://x.com"
+    redirect_uri: Annotated[str, Field(pattern=r"^http://(127\.0\.0\.1|localhost):")] = (
+        "http://127.0.0.1:8765/callback"
+    )
     #: X bills each post: stop (hold posts) before this many dollars a calendar month (UTC).
     monthly_budget: float | None = Field(default=None, ge=0)
     #: Overrides of policy.yaml ``prices.x`` for this account.
@@ -319,6 +323,9 @@ class LinkedInChannel(_ChannelBase):
     client_id: str | None = None
     client_secret: SecretReference | None = None
     auth_base_url: BaseURL = "https://www.linkedin.com"
+    redirect_uri: Annotated[str, Field(pattern=r"^http://(127\.0\.0\.1|localhost):")] = (
+        "http://127.0.0.1:8765/callback"
+    )
 
 
 Channel = Annotated[

@@ -139,7 +139,7 @@ def test_x_pin_flow_saves_the_access_token_by_reference(
     secret_file = tmp_path / "secrets" / "GW_X_ACCESS_SECRET"
     assert secret_file.read_text().strip() == "access-secret-6" and mode(secret_file) == 0o600
     assert any('export GW_X_ACCESS_SECRET="$(cat' in line for line in lines)
-    assert any("@hazelpine" in line for line in lines)
+    assert any("@hazelpine" in line for line in io.said)
     for value in ("access-5", "access-secret-6", "consumer-secret-2", "req-secret-4"):
         assert not any(value in line for line in lines + io.said)
 
@@ -296,7 +296,7 @@ def test_facebook_long_lived_page_token_exchange(
     assert accounts.query["access_token"] == ["long-user-10"]
     saved = tmp_path / "keys" / "facebook-page"
     assert saved.read_text().strip() == "page-token-12" and mode(saved) == 0o600
-    assert any("Hazel & Pine" in line for line in lines)
+    assert any("Hazel & Pine" in line for line in io.said)
     assert not any(t in " ".join(lines + io.said) for t in ("page-token-12", "long-user-10"))
 
 
@@ -443,10 +443,12 @@ def test_linkedin_env_reference_and_a_refused_consent(
         net.handler("GET", "/oauth/v2/authorization", authorize_redirect())
         config = li_config(config_dir, net.url, "env:GW_LI_TOKEN")
         channel = config.channel("studio-linkedin")
-        lines = authorize(channel, config, Browser(), redirect_uri=redirect)
+        io = Browser()
+        lines = authorize(channel, config, io, redirect_uri=redirect)
         saved = tmp_path / "secrets" / "GW_LI_TOKEN"
         assert saved.read_text().strip() == "AQV-li-access-16" and mode(saved) == 0o600
-        assert any("token_expires:" in line for line in lines)
+        assert any("token_expires:" in line for line in io.said)
+        assert any('export GW_LI_TOKEN="$(cat' in line for line in lines)
         net.handler(
             "GET",
             "/oauth/v2/authorization",
@@ -470,3 +472,42 @@ def test_linkedin_token_exchange_refused(
         with pytest.raises(AuthFailed, match="invalid_request"):
             authorize(config.channel("studio-linkedin"), config, Browser(), redirect_uri=redirect)
     assert not (tmp_path / "li.json").exists()
+
+
+class PlainIO:
+    """The shared `goodwill auth` IO: say, ask and ask_secret (no open_url)."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+        self.said: list[str] = []
+        self.secret_prompts: list[str] = []
+
+    def say(self, line: str) -> None:
+        self.said.append(line)
+
+    def ask(self, prompt: str) -> str:
+        return self.answers.pop(0)
+
+    def ask_secret(self, prompt: str) -> str:
+        self.secret_prompts.append(prompt)
+        return self.answers.pop(0)
+
+
+def test_connector_setup_returns_values_and_saves_nothing(
+    config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connectors.facebook import setup
+
+    monkeypatch.setenv("GW_FB_APP_SECRET", "app-secret-9")
+    with NetServer() as net:
+        net.reply("GET", "/v21.0/oauth/access_token", 200, {"access_token": "long-user-10"})
+        net.reply(
+            "GET", "/v21.0/me/accounts", 200,
+            {"data": [{"id": PAGE, "name": "Hazel & Pine", "access_token": "page-token-12"}]},
+        )  # fmt: skip
+        config = fb_config(config_dir, net.url, tmp_path)
+        io = PlainIO("short-user-13")
+        values = setup(config.channel("studio-facebook-live"), config, io)
+    assert values == {"page_access_token": "page-token-12"}
+    assert io.secret_prompts == ["User access token (not shown): "]  # asked without echo
+    assert not (tmp_path / "keys" / "facebook-page").exists()

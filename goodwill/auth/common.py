@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import secrets
 import threading
@@ -22,7 +21,8 @@ __all__ = [
     "AuthIO",
     "ConsoleIO",
     "LoopbackRedirect",
-    "save_json_secret",
+    "ask_secret",
+    "open_url",
     "save_secret",
     "secrets_dir",
     "write_private",
@@ -30,13 +30,28 @@ __all__ = [
 
 
 class AuthIO(Protocol):
-    """How a flow talks to the owner (the terminal, or a test)."""
+    """How a flow talks to the owner (the terminal, or a test). ``open_url`` and
+    ``ask_secret`` are optional (see ``open_url`` and ``ask_secret`` below)."""
 
     def say(self, line: str) -> None: ...
 
-    def ask(self, prompt: str, *, secret: bool = False) -> str: ...
+    def ask(self, prompt: str) -> str: ...
 
-    def open_url(self, url: str) -> None: ...
+
+def open_url(io: Any, url: str) -> None:
+    """Send the owner to ``url``: the IO's own way, else print it and try the browser."""
+    opener = getattr(io, "open_url", None)
+    if opener is not None:
+        opener(url)
+        return
+    io.say(f"Open this address in your browser and allow access:\n  {url}")
+    webbrowser.open(url)
+
+
+def ask_secret(io: Any, prompt: str) -> str:
+    """Ask without echo when the IO can."""
+    asker = getattr(io, "ask_secret", None)
+    return str(asker(prompt) if asker is not None else io.ask(prompt)).strip()
 
 
 @dataclass
@@ -49,8 +64,11 @@ class ConsoleIO:
     def say(self, line: str) -> None:
         self.out(line)
 
-    def ask(self, prompt: str, *, secret: bool = False) -> str:
-        return (getpass.getpass(prompt) if secret else input(prompt)).strip()
+    def ask(self, prompt: str) -> str:
+        return input(prompt).strip()
+
+    def ask_secret(self, prompt: str) -> str:
+        return getpass.getpass(prompt).strip()
 
     def open_url(self, url: str) -> None:
         self.say(f"Open this address in your browser and allow access:\n  {url}")
@@ -93,15 +111,6 @@ def save_secret(ref: SecretRef, value: str, what: str) -> str:
             f'environment with: export {ref.name}="$(cat {path})"'
         )
     raise ConfigError(f"{ref}: Prefect Secret blocks are written from the Prefect UI or flows")
-
-
-def save_json_secret(ref: SecretRef, token: dict[str, Any], what: str) -> str:
-    """A whole token (with expiry and refresh token) as JSON: ``file:`` references only."""
-    if ref.scheme != "file":
-        raise ConfigError(f"{ref}: this token is rewritten on refresh; use file:/path")
-    path = Path(ref.name).expanduser()
-    write_private(path, json.dumps(token, indent=1, sort_keys=True) + "\n")
-    return f"{what}: saved to {path} (readable only by you)"
 
 
 class LoopbackRedirect:

@@ -17,10 +17,10 @@ from typing import Any
 import facebook
 import requests
 
-from goodwill.auth.common import AuthIO, save_secret
+from goodwill.auth.common import AuthIO, ask_secret
 from goodwill.errors import AuthFailed, Transient
 
-__all__ = ["authorize"]
+__all__ = ["credentials"]
 
 SDK_ORIGIN = "https://graph.facebook.com"
 
@@ -35,18 +35,19 @@ def _graph(token: str, channel: Any) -> facebook.GraphAPI:
     return graph
 
 
-def authorize(channel: Any, config: Any, io: AuthIO, **_: Any) -> list[str]:
+def credentials(channel: Any, config: Any, io: AuthIO, **_: Any) -> dict[str, str]:
+    """``{"page_access_token": ...}`` for the channel's Page (saved by the caller)."""
     app_id = channel.app_id or io.ask("Facebook app id: ")
     app_secret = (
         channel.app_secret.resolve().get_secret_value()
         if channel.app_secret
-        else io.ask("Facebook app secret (not shown): ", secret=True)
+        else ask_secret(io, "Facebook app secret (not shown): ")
     )
     io.say(
         "Get a User access token for your app with pages_show_list, pages_read_engagement and "
         "pages_manage_posts (https://developers.facebook.com/tools/explorer/), then paste it."
     )
-    short = io.ask("User access token (not shown): ", secret=True)
+    short = ask_secret(io, "User access token (not shown): ")
     secrets = [short, app_secret]
     try:
         long_lived = _graph(short, channel).extend_access_token(app_id, app_secret)["access_token"]
@@ -63,8 +64,8 @@ def authorize(channel: Any, config: Any, io: AuthIO, **_: Any) -> list[str]:
         raise Transient(f"Facebook could not be asked ({type(exc).__name__})") from None
     for page in pages.get("data") or []:
         if str(page.get("id")) == channel.page_id and page.get("access_token"):
-            line = save_secret(channel.page_access_token, page["access_token"], "page_access_token")
-            return [line, f"{channel.name}: Page {page.get('name', channel.page_id)} connected"]
+            io.say(f"{channel.name}: Page {page.get('name', channel.page_id)} connected")
+            return {"page_access_token": str(page["access_token"])}
     managed = ", ".join(f"{p.get('name')} ({p.get('id')})" for p in pages.get("data") or [])
     raise AuthFailed(
         f"page_id {channel.page_id} is not among the Pages this user manages: {managed or 'none'}"

@@ -19,14 +19,13 @@ import requests
 from oauthlib.oauth2 import OAuth2Error
 from requests_oauthlib import OAuth2Session
 
-from goodwill.auth.common import AuthIO, LoopbackRedirect, save_json_secret, save_secret
+from goodwill.auth.common import AuthIO, LoopbackRedirect, ask_secret, open_url
 from goodwill.errors import AuthFailed, Transient
 
-__all__ = ["authorize"]
+__all__ = ["credentials"]
 
 MEMBER_SCOPES = ["openid", "profile", "w_member_social"]
 ORGANIZATION_SCOPES = ["w_organization_social", "r_organization_social"]
-DEFAULT_REDIRECT = "http://127.0.0.1:8765/callback"
 TIMEOUT = (10.0, 30.0)
 
 
@@ -43,13 +42,17 @@ def _space_separated_scope(response: requests.Response) -> requests.Response:
     return response
 
 
-def authorize(channel: Any, config: Any, io: AuthIO, redirect_uri: str | None = None) -> list[str]:
-    redirect_uri = redirect_uri or DEFAULT_REDIRECT
+def credentials(
+    channel: Any, config: Any, io: AuthIO, redirect_uri: str | None = None
+) -> dict[str, str]:
+    """``{"access_token": ...}``: JSON with the expiry for a ``file:`` reference, else the bare
+    token (and the ``token_expires`` line to add is said)."""
+    redirect_uri = redirect_uri or channel.redirect_uri
     client_id = channel.client_id or io.ask("LinkedIn app client id: ")
     client_secret = (
         channel.client_secret.resolve().get_secret_value()
         if channel.client_secret
-        else io.ask("LinkedIn app client secret (not shown): ", secret=True)
+        else ask_secret(io, "LinkedIn app client secret (not shown): ")
     )
     member = channel.author.startswith("urn:li:person:")
     receiver = LoopbackRedirect(redirect_uri)
@@ -62,7 +65,7 @@ def authorize(channel: Any, config: Any, io: AuthIO, redirect_uri: str | None = 
     session.trust_env = False
     session.register_compliance_hook("access_token_response", _space_separated_scope)
     url, _ = session.authorization_url(f"{channel.auth_base_url}/oauth/v2/authorization")
-    io.open_url(url)
+    open_url(io, url)
     code = receiver.wait()
     try:
         token = session.fetch_token(
@@ -87,15 +90,12 @@ def authorize(channel: Any, config: Any, io: AuthIO, redirect_uri: str | None = 
     saved.setdefault("expires_at", time.time() + float(saved.get("expires_in", 60 * 86400)))
     expires = datetime.fromtimestamp(float(saved["expires_at"]), UTC)
     if channel.access_token.scheme == "file":
-        line = save_json_secret(channel.access_token, saved, "access_token")
-        return [
-            line,
-            f"{channel.name}: the token expires on {expires:%Y-%m-%d}; "
-            "Goodwill warns 14 days ahead",
-        ]
-    line = save_secret(channel.access_token, str(saved["access_token"]), "access_token")
-    return [
-        line,
+        io.say(
+            f"{channel.name}: the token expires on {expires:%Y-%m-%d}; Goodwill warns 14 days ahead"
+        )
+        return {"access_token": json.dumps(saved, sort_keys=True)}
+    io.say(
         f"{channel.name}: the token expires on {expires:%Y-%m-%d}: add `token_expires: "
-        f"{expires:%Y-%m-%d}` to the channel in channels.yaml so Goodwill warns 14 days ahead",
-    ]
+        f"{expires:%Y-%m-%d}` to the channel in channels.yaml so Goodwill warns 14 days ahead"
+    )
+    return {"access_token": str(saved["access_token"])}

@@ -12,6 +12,7 @@ JSON in the ``oauth2_token`` file.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -22,23 +23,25 @@ from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth1Session, OAuth2Session
 from requests_oauthlib.oauth1_session import TokenRequestDenied
 
-from goodwill.auth.common import AuthIO, LoopbackRedirect, save_json_secret, save_secret
+from goodwill.auth.common import AuthIO, LoopbackRedirect, open_url
 from goodwill.errors import AuthFailed, Transient
 
-__all__ = ["SCOPES", "authorize"]
+__all__ = ["SCOPES", "credentials"]
 
 SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
-DEFAULT_REDIRECT = "http://127.0.0.1:8765/callback"
 TIMEOUT = (10.0, 30.0)
 
 
-def authorize(channel: Any, config: Any, io: AuthIO, redirect_uri: str | None = None) -> list[str]:
+def credentials(
+    channel: Any, config: Any, io: AuthIO, redirect_uri: str | None = None
+) -> dict[str, str]:
+    """The values for the channel's credential fields (saved by the caller)."""
     if channel.oauth2_token is not None:
-        return _pkce(channel, io, redirect_uri or DEFAULT_REDIRECT)
+        return _pkce(channel, io, redirect_uri or channel.redirect_uri)
     return _pin(channel, io)
 
 
-def _pin(channel: Any, io: AuthIO) -> list[str]:
+def _pin(channel: Any, io: AuthIO) -> dict[str, str]:
     key = channel.api_key.resolve().get_secret_value()
     secret = channel.api_secret.resolve().get_secret_value()
     base = channel.base_url
@@ -46,7 +49,7 @@ def _pin(channel: Any, io: AuthIO) -> list[str]:
         oauth = OAuth1Session(key, client_secret=secret, callback_uri="oob")
         oauth.trust_env = False
         request_token = oauth.fetch_request_token(f"{base}/oauth/request_token", timeout=TIMEOUT)
-        io.open_url(oauth.authorization_url(f"{base}/oauth/authorize"))
+        open_url(io, oauth.authorization_url(f"{base}/oauth/authorize"))
         pin = io.ask("The PIN X shows after you allow access: ")
         oauth = OAuth1Session(
             key,
@@ -63,18 +66,15 @@ def _pin(channel: Any, io: AuthIO) -> list[str]:
         ) from None
     except requests.RequestException as exc:
         raise Transient(f"X could not be reached ({type(exc).__name__})") from None
-    lines = [
-        save_secret(channel.access_token, access["oauth_token"], "access_token"),
-        save_secret(
-            channel.access_token_secret, access["oauth_token_secret"], "access_token_secret"
-        ),
-    ]
     if access.get("screen_name"):
-        lines.append(f"{channel.name}: signed in as @{access['screen_name']}")
-    return lines
+        io.say(f"{channel.name}: signed in as @{access['screen_name']}")
+    return {
+        "access_token": str(access["oauth_token"]),
+        "access_token_secret": str(access["oauth_token_secret"]),
+    }
 
 
-def _pkce(channel: Any, io: AuthIO, redirect_uri: str) -> list[str]:
+def _pkce(channel: Any, io: AuthIO, redirect_uri: str) -> dict[str, str]:
     secret = channel.client_secret.resolve().get_secret_value() if channel.client_secret else None
     receiver = LoopbackRedirect(redirect_uri)
     session = OAuth2Session(
@@ -86,7 +86,7 @@ def _pkce(channel: Any, io: AuthIO, redirect_uri: str) -> list[str]:
     )
     session.trust_env = False
     url, _ = session.authorization_url(f"{channel.auth_base_url}/i/oauth2/authorize")
-    io.open_url(url)
+    open_url(io, url)
     code = receiver.wait()
     try:
         token = session.fetch_token(
@@ -106,4 +106,4 @@ def _pkce(channel: Any, io: AuthIO, redirect_uri: str) -> list[str]:
     saved.setdefault("expires_at", time.time() + float(saved.get("expires_in", 7200)))
     if "refresh_token" not in saved:
         raise AuthFailed("X gave no refresh token: the app must request the offline.access scope")
-    return [save_json_secret(channel.oauth2_token, saved, "oauth2_token")]
+    return {"oauth2_token": json.dumps(saved, sort_keys=True)}
