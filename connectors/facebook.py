@@ -85,6 +85,25 @@ class FacebookConnector:
         graph.version = self.graph_version
         return graph
 
+    @classmethod
+    def preview(cls, channel: Any, config: Config, post: OutgoingPost) -> dict[str, Any]:
+        """The Page post as Graph would get it (sends nothing; the token is not shown)."""
+        form = {"message": post.text, **({"link": post.link} if post.link else {})}
+        return {
+            "network": cls.network,
+            "text": post.text,
+            "length": gtext.length(post.text, "facebook"),
+            "limit": cls.max_length,
+            "card": {"uri": post.link, "note": "Facebook builds the card from the page"}
+            if post.link
+            else None,
+            "request": {
+                "method": "POST",
+                "url": f"{channel.base_url}/{channel.graph_version}/{channel.page_id}/feed",
+                "form": form,
+            },
+        }
+
     # ------------------------------------------------------------------ the contract
 
     def limit(self) -> int:

@@ -157,6 +157,35 @@ class LinkedInConnector:
         )
         return session
 
+    @classmethod
+    def preview(cls, channel: Any, config: Config, post: OutgoingPost) -> dict[str, Any]:
+        """The Posts API request as LinkedIn would get it: escaped commentary, article card."""
+        shown = cls(author=channel.author, token="", api_version=channel.api_version)
+        body = shown.post_body(post)
+        article = body.get("content", {}).get("article")
+        return {
+            "network": cls.network,
+            "text": post.text,
+            "length": gtext.length(post.text, "linkedin"),
+            "limit": cls.max_length,
+            "card": {
+                "uri": article["source"],
+                "title": article["title"],
+                "description": article.get("description", ""),
+            }
+            if article
+            else None,
+            "request": {
+                "method": "POST",
+                "url": f"{channel.base_url}/rest/posts",
+                "headers": {
+                    "LinkedIn-Version": channel.api_version,
+                    "X-Restli-Protocol-Version": RESTLI,
+                },
+                "json": body,
+            },
+        }
+
     # ------------------------------------------------------------------ the contract
 
     def limit(self) -> int:

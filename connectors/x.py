@@ -120,6 +120,27 @@ class XConnector:
             channel=channel.name,
         )
 
+    @classmethod
+    def preview(cls, channel: Any, config: Config, post: OutgoingPost) -> dict[str, Any]:
+        """The post as X would get it, with its estimated price (sends nothing)."""
+        from goodwill.budget import post_cost
+
+        return {
+            "network": cls.network,
+            "text": post.text,
+            "length": gtext.length(post.text, "x"),
+            "limit": cls.max_length,
+            "card": {"uri": post.link, "note": "X builds the card from the page"}
+            if post.link
+            else None,
+            "cost": post_cost(config, channel, post.text, post.link),
+            "request": {
+                "method": "POST",
+                "url": f"{channel.base_url}/2/tweets",
+                "json": {"text": post.text},
+            },
+        }
+
     # ------------------------------------------------------------------ the contract
 
     def limit(self) -> int:

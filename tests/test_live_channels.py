@@ -189,3 +189,32 @@ def test_readme_channel_examples_are_valid(config_dir: Path) -> None:
     config = load_config(config_dir)
     networks = {c.network for c in config.channels}
     assert {"x", "facebook", "linkedin"} <= networks
+
+
+def test_previews_show_the_post_as_each_network_gets_it(config_dir: Path, tmp_path: Path) -> None:
+    """What `publish --dry-run` shows (the shared preview hook): no credentials, nothing sent."""
+    from connectors.facebook import FacebookConnector
+    from connectors.linkedin import LinkedInConnector
+    from connectors.x import XConnector
+    from goodwill.config import load_config
+    from goodwill.models import Kind, OutgoingPost
+
+    configure(config_dir, "https://127.0.0.1:9", tmp_path)  # nothing listens: nothing may be sent
+    config = load_config(config_dir)
+    post = OutgoingPost(
+        1, "c", "x", "curated", Kind.VALUE, "Light (and shade) https://example.com/a",
+        "https://example.com/a", None, "k", card_title="Light", card_description="A guide",
+    )  # fmt: skip
+    x = XConnector.preview(config.channel("studio-x-live"), config, post)
+    assert x["length"] == 41 and x["limit"] == 280 and x["cost"] == 0.2
+    fb = FacebookConnector.preview(config.channel("studio-facebook-live"), config, post)
+    assert fb["request"]["url"].endswith(f"/v21.0/{PAGE}/feed")
+    assert fb["request"]["form"] == {"message": post.text, "link": "https://example.com/a"}
+    li = LinkedInConnector.preview(config.channel("studio-linkedin-live"), config, post)
+    assert li["request"]["json"]["commentary"] == r"Light \(and shade\) https://example.com/a"
+    assert li["card"] == {
+        "uri": "https://example.com/a",
+        "title": "Light",
+        "description": "A guide",
+    }
+    assert_no_secret(json.dumps([x, fb, li]))
