@@ -29,6 +29,9 @@ REGISTRY: dict[str, str] = {
     "outbox": "connectors.outbox:OutboxConnector",
     "mastodon": "connectors.mastodon:MastodonConnector",
     "bluesky": "connectors.bluesky:BlueskyConnector",
+    "x": "connectors.x:XConnector",
+    "facebook": "connectors.facebook:FacebookConnector",
+    "linkedin": "connectors.linkedin:LinkedInConnector",
 }
 
 

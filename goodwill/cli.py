@@ -321,7 +321,8 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
     store = open_store(config)
     states = args.state or ["draft", "approved", "held", "publishing", "unknown"]
     posts = store.posts.find(states=states, channel=args.channel, limit=args.limit)
-    rows = [_post_json(p) for p in posts]
+    costs = {p.id: _cost(config, p) for p in posts}
+    rows = [_post_json(p) | {"cost": costs[p.id]} for p in posts]
     if getattr(args, "preview", False):
         for post, row in zip(posts, rows, strict=True):
             row["preview"] = _post_preview(config, store, post)
@@ -331,7 +332,7 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
         out.json(rows)
         return EXIT_OK
     out.table(
-        ["id", "channel", "category", "state", "when", "text", "reason"],
+        ["id", "channel", "category", "state", "when", "cost", "text", "reason"],
         [
             [
                 p.id,
@@ -339,6 +340,7 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
                 p.category,
                 p.state,
                 _local(p.published_at or p.scheduled_for, config.brand.tz),
+                f"${costs[p.id]:.3f}" if costs[p.id] else "",
                 _preview(p.text),
                 f"{p.reason} [checked {p.checked}]"
                 if p.checked and p.state == "unknown"
@@ -354,6 +356,8 @@ def cmd_queue(args: argparse.Namespace, out: Output) -> int:
             out.line(f"  {p.id} {p.channel}: {p.credit}  <- {p.credit_source or 'unknown'}")
     if not posts:
         out.line("The queue is empty." if not args.state else "No posts in that state.")
+    for warning in _channel_warnings(config, args.channel):
+        out.err.print(f"! {warning}", style="yellow", markup=False)
     out.json(rows)
     return EXIT_OK
 
@@ -423,6 +427,35 @@ def _print_preview(out: Output, config: Any, post: Any, preview: dict[str, Any],
         uri = facet["features"][0].get("uri", "")
         span = f"{index['byteStart']}-{index['byteEnd']}"
         out.line(f"   link facet: UTF-8 bytes {span} → {uri}", style="dim")
+
+
+def _cost(config: Any, post: Any) -> float | None:
+    """The estimated price of a post on its network (None: its channel is no longer configured)."""
+    from goodwill.budget import post_cost
+
+    try:
+        channel = config.channel(post.channel)
+    except NotFound:
+        return None
+    return round(post_cost(config, channel, post.text, post.link), 6)
+
+
+def _channel_warnings(config: Any, only: str | None = None) -> list[str]:
+    """Credentials about to expire (LinkedIn's 60-day tokens), said well ahead."""
+    from goodwill.app import now_utc
+
+    warnings: list[str] = []
+    for channel in config.channels:
+        if only and channel.name != only:
+            continue
+        if channel.network == "linkedin":
+            from connectors.linkedin import expiry_warning
+
+            if warning := expiry_warning(channel, now_utc()):
+                warnings.append(warning)
+    return warnings
+
+
 
 
 def _preview(text: str, width: int = 70) -> str:
@@ -607,8 +640,16 @@ def _parse_at(value: str, tz: Any, now: datetime) -> datetime:
 class _TerminalIO:
     """How a guided set-up talks to the owner: lines out, answers in (secrets unechoed)."""
 
-    def __init__(self, out: Output) -> None:
+    def __init__(self, out: Output, *, browser: bool = True) -> None:
         self.out = out
+        self.browser = browser
+
+    def open_url(self, url: str) -> None:
+        self.say(f"Open this address in your browser and allow access:\n  {url}")
+        if self.browser:
+            import webbrowser
+
+            webbrowser.open(url)
 
     def say(self, text: str) -> None:
         self.out.err.print(text, markup=False, highlight=False, soft_wrap=True)  # URLs unbroken
@@ -646,7 +687,10 @@ def cmd_auth(args: argparse.Namespace, out: Output) -> int:
     if setup is None:
         raise UsageError(f"{channel.name}: {channel.network} has no guided set-up")
     out.err.print(f"Setting up {channel.name} ({channel.network})", markup=False)
-    values: dict[str, str] = setup(channel, config, _TerminalIO(out))
+    options = {"redirect_uri": args.redirect_uri} if args.redirect_uri else {}
+    values: dict[str, str] = setup(
+        channel, config, _TerminalIO(out, browser=not args.no_browser), **options
+    )
     stored: dict[str, str] = {}
     for field, value in values.items():
         ref = getattr(channel, field)
@@ -659,19 +703,15 @@ def cmd_auth(args: argparse.Namespace, out: Output) -> int:
 
 def _store_secret(ref: Any, value: str, channel: str, field: str) -> str:
     """Write a credential where its reference points; never print its value."""
-    from goodwill.credentials import secrets_dir, store_secret, write_private
-
     if ref.scheme == "secret":
-        from flows.secrets import save_secret
+        from flows.secrets import save_secret as save_block
 
-        save_secret(ref.name, value)
+        save_block(ref.name, value)
         return f"saved in the Prefect Secret block {ref.name!r}"
-    if ref.scheme == "env":
-        # The value never goes to the terminal: it waits in a 0600 file for the export line.
-        path = secrets_dir() / f"{channel}.{field}"
-        write_private(path, value + "\n")
-        return f'saved to {path} (0600); add to your environment: export {ref.name}="$(cat {path})"'
-    return store_secret(ref, value)
+    # The value never goes to the terminal: a 0600 file, and for env: the export line.
+    from goodwill.auth.common import save_secret
+
+    return save_secret(ref, value, field)
 
 
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
@@ -839,6 +879,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = add("auth", cmd_auth, "set up a channel's credentials (guided; stored by reference)")
     p.add_argument("channel", metavar="CHANNEL")
+    p.add_argument(
+        "--redirect-uri",
+        help="X/LinkedIn: the loopback redirect registered in the app "
+        "(default http://127.0.0.1:8765/callback)",
+    )
+    p.add_argument("--no-browser", action="store_true", help="print the address, open nothing")
     p = add("demo", cmd_demo, "run one full cycle on bundled sample feeds, offline, into an outbox")
     p.add_argument(
         "--days", type=int, default=7, help="play this many days of posting slots (default 7)"

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -43,6 +44,7 @@ __all__ = [
     "HashtagRule",
     "OwnPost",
     "Policy",
+    "Price",
     "SecretRef",
     "Source",
     "Utm",
@@ -238,29 +240,96 @@ class BlueskyChannel(_ChannelBase):
     base_url: Annotated[str, Field(pattern=r"^https?://")] = "https://bsky.social"
 
 
+def _http_url(value: str) -> str:
+    return value.rstrip("/")
+
+
+BaseURL = Annotated[str, Field(pattern=r"^https?://"), AfterValidator(_http_url)]
+
+
 class XChannel(_ChannelBase):
+    """An X account: OAuth 1.0a user context (four keys) or OAuth 2.0 PKCE (a token file)."""
+
     network: Literal["x"]
+    # OAuth 1.0a user context: the app's key and secret, the account's token and secret.
     api_key: SecretReference | None = None
     api_secret: SecretReference | None = None
     access_token: SecretReference | None = None
     access_token_secret: SecretReference | None = None
-    client_id: SecretReference | None = None
-    refresh_token: SecretReference | None = None
-    base_url: Annotated[str, Field(pattern=r"^https?://")] = "https://api.x.com"
+    # OAuth 2.0 PKCE: the app's client id (public), its secret for confidential clients, and a
+    # JSON token file (access token, offline.access refresh token, expiry) rewritten on refresh.
+    client_id: str | None = None
+    client_secret: SecretReference | None = None
+    oauth2_token: SecretReference | None = None
+    base_url: BaseURL = "https://api.x.com"
+    #: Where the OAuth 2.0 authorize page lives, and the loopback redirect registered in the
+    #: app (``goodwill auth``).
+    auth_base_url: BaseURL = "https://x.com"
+    redirect_uri: Annotated[str, Field(pattern=r"^http://(127\.0\.0\.1|localhost):")] = (
+        "http://127.0.0.1:8765/callback"
+    )
+    #: X bills each post: stop (hold posts) before this many dollars a calendar month (UTC).
+    monthly_budget: float | None = Field(default=None, ge=0)
+    #: Overrides of policy.yaml ``prices.x`` for this account.
+    price_per_post: float | None = Field(default=None, ge=0)
+    price_per_post_with_url: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> XChannel:
+        oauth1 = [self.api_key, self.api_secret, self.access_token, self.access_token_secret]
+        if any(oauth1):
+            if not all(oauth1):
+                raise ValueError(
+                    "OAuth 1.0a needs all four of api_key, api_secret, access_token, "
+                    "access_token_secret (or use client_id + oauth2_token)"
+                )
+            if self.oauth2_token:
+                raise ValueError("use either the OAuth 1.0a keys or oauth2_token, not both")
+        elif self.oauth2_token is None or self.client_id is None:
+            raise ValueError(
+                "credentials missing: give api_key, api_secret, access_token and "
+                "access_token_secret, or client_id and oauth2_token (`goodwill auth` writes them)"
+            )
+        if self.oauth2_token is not None and self.oauth2_token.scheme != "file":
+            raise ValueError(
+                "oauth2_token must be file:/path: X rotates the refresh token on every refresh "
+                "and Goodwill writes the new one back to that file"
+            )
+        return self
 
 
 class FacebookChannel(_ChannelBase):
+    """A Facebook Page, posted to with a (long-lived) Page access token."""
+
     network: Literal["facebook"]
-    page_id: str
+    page_id: Annotated[str, Field(pattern=r"^[0-9]+$")]
     page_access_token: SecretReference
-    base_url: Annotated[str, Field(pattern=r"^https?://")] = "https://graph.facebook.com"
+    base_url: BaseURL = "https://graph.facebook.com"
+    #: The Graph API version every request names (facebook-sdk's own check stops at v3.1).
+    graph_version: Annotated[str, Field(pattern=r"^v[0-9]+\.[0-9]+$")] = "v21.0"
+    #: Only for `goodwill auth` (the long-lived token exchange).
+    app_id: str | None = None
+    app_secret: SecretReference | None = None
 
 
 class LinkedInChannel(_ChannelBase):
+    """A LinkedIn member or organization, posting through the versioned Posts API."""
+
     network: Literal["linkedin"]
-    author: Annotated[str, Field(pattern=r"^urn:li:(person|organization):")]
+    author: Annotated[str, Field(pattern=r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")]
     access_token: SecretReference
-    base_url: Annotated[str, Field(pattern=r"^https?://")] = "https://api.linkedin.com"
+    base_url: BaseURL = "https://api.linkedin.com"
+    #: ``LinkedIn-Version`` header (YYYYMM); LinkedIn supports each version for a year.
+    api_version: Annotated[str, Field(pattern=r"^20[0-9]{2}(0[1-9]|1[0-2])$")] = "202510"
+    #: When the 60-day access token expires (``goodwill auth`` also keeps it in the token file).
+    token_expires: date | None = None
+    #: Only for `goodwill auth` (the three-legged flow).
+    client_id: str | None = None
+    client_secret: SecretReference | None = None
+    auth_base_url: BaseURL = "https://www.linkedin.com"
+    redirect_uri: Annotated[str, Field(pattern=r"^http://(127\.0\.0\.1|localhost):")] = (
+        "http://127.0.0.1:8765/callback"
+    )
 
 
 Channel = Annotated[
@@ -329,6 +398,13 @@ class Category(_Model):
     kind: Kind
 
 
+class Price(_Model):
+    """What a network bills per post, in dollars (X, 2026: $0.015, $0.20 with a URL)."""
+
+    per_post: float = Field(ge=0)
+    per_post_with_url: float | None = Field(default=None, ge=0)
+
+
 class Policy(_Model):
     ratio: int = Field(default=4, ge=0)
     max_item_age: Duration = timedelta(days=3)
@@ -351,6 +427,8 @@ class Policy(_Model):
         "personal": Category(kind=Kind.VALUE),
         "promotion": Category(kind=Kind.PROMOTION),
     }
+    #: Per-network post prices (a channel may override); networks absent here are free.
+    prices: dict[str, Price] = {"x": Price(per_post=0.015, per_post_with_url=0.20)}
 
     @field_validator("fetch_timeout", "page_timeout", mode="before")
     @classmethod
@@ -614,6 +692,7 @@ def _known_keys(doc: _Document, loc: tuple[str | int, ...]) -> list[str]:
         Utm,
         Policy,
         Category,
+        Price,
         PostsFile,
         OwnPost,
         Evergreen,

@@ -13,6 +13,7 @@
         ├── RateLimited                  retry at ``reset_at``
         ├── AuthFailed                   pause the channel, keep the posts
         ├── Rejected                     permanent: duplicate, too long, forbidden content
+        │   └── Duplicate                the network already has it (``existing_id`` if named)
         └── UnknownOutcome               sent, no answer: reconcile, never blind-retry
 
 Nothing above a connector catches a third-party exception: connectors translate them here.
@@ -27,6 +28,7 @@ __all__ = [
     "ConfigError",
     "ConnectorError",
     "DraftError",
+    "Duplicate",
     "FetchError",
     "GoodwillError",
     "NotFound",
@@ -113,6 +115,17 @@ class AuthFailed(ConnectorError):
 
 class Rejected(ConnectorError):
     default_message = "the network rejected the post"
+
+
+class Duplicate(Rejected):
+    """The network refused the post as a duplicate; ``existing_id`` names the post it already has
+    when the network says (LinkedIn does), so reconciliation can record it as published."""
+
+    default_message = "the network already has this post"
+
+    def __init__(self, message: str | None = None, *, existing_id: str | None = None) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
 
 
 class UnknownOutcome(ConnectorError):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from goodwill.budget import budget_hold, month_start, post_cost, spent_this_month
 from goodwill.config import Config
 from goodwill.connector import Connector
 from goodwill.errors import (
@@ -195,6 +196,8 @@ def _publish_channel(
     day_start = datetime.combine(now.astimezone(tz).date(), time(0), tz)
     cap = channel.max_per_day or config.policy.max_per_day
 
+    over_budget = budget_check(config, store, channel, now)
+
     # Pinned posts first (own posts with --at), then the current slot.
     for pinned in [
         p for p in store.posts.queued(channel.name) if p.pinned_at and p.pinned_at <= now
@@ -216,7 +219,7 @@ def _publish_channel(
             sink,
             connector,
             result,
-            _chooser(gate, only=pinned.id, cap=None),
+            _chooser(gate, only=pinned.id, cap=None, over_budget=over_budget),
             slot_at=None,
             day_start=day_start,
         )
@@ -232,7 +235,7 @@ def _publish_channel(
             sink,
             connector,
             result,
-            _chooser(gate, only=None, cap=cap),
+            _chooser(gate, only=None, cap=cap, over_budget=over_budget),
             slot_at=slot,
             day_start=day_start,
         )
@@ -260,7 +263,11 @@ def _guard_queue(
 
 
 def _chooser(
-    gate: RatioGate, *, only: int | None, cap: int | None
+    gate: RatioGate,
+    *,
+    only: int | None,
+    cap: int | None,
+    over_budget: Callable[[Post], str | None] | None = None,
 ) -> Callable[[list[Post], list[tuple[Kind, bool]], int], Choice]:
     """The pure decision for one slot: the first queued post the gate allows."""
 
@@ -274,6 +281,9 @@ def _chooser(
                 continue
             if only is None and post.pinned_at is not None:
                 continue  # pinned posts wait for their own time
+            if over_budget is not None and (why := over_budget(post)):
+                held.append((post, why))
+                continue
             decision = gate.check(published, post.kind, override=post.override is not None)
             if decision.allowed:
                 return Choice(post, held)
@@ -281,6 +291,28 @@ def _chooser(
         return Choice(None, held)
 
     return choose
+
+
+# --------------------------------------------------------------------------- billing (X)
+
+
+def budget_check(
+    config: Config, store: Store, channel: Any, now: datetime
+) -> Callable[[Post], str | None] | None:
+    """For a channel with ``monthly_budget``: a pure per-post check (why it must wait, or None)
+    against what the channel has spent this calendar month. None when the channel has no budget."""
+    budget = getattr(channel, "monthly_budget", None)
+    if budget is None:
+        return None
+    sent = store.posts.sent_since(channel.name, month_start(now))
+    spent = spent_this_month(
+        ((post_cost(config, channel, p.text, p.link), p.published_at) for p in sent), now
+    )
+
+    def over_budget(post: Post) -> str | None:
+        return budget_hold(post_cost(config, channel, post.text, post.link), spent, budget)
+
+    return over_budget
 
 
 def _claim_and_send(

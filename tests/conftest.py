@@ -148,6 +148,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     late = {"prefect", "browser"}
     items.sort(key=lambda item: any(m.name in late for m in item.iter_markers()))
 
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One real Prefect server (``prefect_test_harness``) for the session's flow tests."""

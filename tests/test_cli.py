@@ -133,6 +133,7 @@ def test_the_daily_loop_from_the_command_line(served_config: Path, env: dict[str
         "published_at",
         "reason",
         "checked",  # what reconciliation checked, for unknown posts (issue 4)
+        "cost",  # estimated price of the post on its network (X bills each post)
     }
     first, second = queue[0]["id"], queue[1]["id"]
     assert goodwill("approve", str(first), *cfg, env=env).returncode == 0

@@ -11,7 +11,9 @@ import pytest
 pytestmark = pytest.mark.prefect
 
 
-@pytest.fixture(scope="session")
+# Module scope: the harness's server keeps background services that draw from the global
+# ``random`` (prefect.utilities.math), which Hypothesis reports as flaky in later modules.
+@pytest.fixture(scope="module")
 def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     from prefect.testing.utilities import prefect_test_harness
 

@@ -207,6 +207,18 @@ class PostStore:
             or 0
         )
 
+    def sent_since(self, channel: str, since: datetime) -> list[Post]:
+        """Posts of a channel that went out (or may have: publishing, unknown) since ``since``."""
+        sent_at = func.coalesce(posts.c.published_at, posts.c.updated_at)
+        query = select(posts).where(
+            posts.c.brand == self._store.brand,
+            posts.c.channel == channel,
+            posts.c.state.in_([str(s) for s in FILLING_STATES]),
+            sent_at >= since,
+        )
+        with self._store.begin() as conn:
+            return [_post(r) for r in conn.execute(query).mappings()]
+
     # ------------------------------------------------------------------ state changes
 
     def review(
