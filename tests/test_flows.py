@@ -1,4 +1,4 @@
-"""The flows through real Prefect (one session-scoped test harness)."""
+"""The flows through real Prefect (the session's test harness, from conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,6 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.prefect
-
-
-# Module scope: the harness's server keeps background services that draw from the global
-# ``random`` (prefect.utilities.math), which Hypothesis reports as flaky in later modules.
-@pytest.fixture(scope="module")
-def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture
