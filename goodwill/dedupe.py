@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -66,24 +65,27 @@ class StoryIndex:
         for entry in self._by_key.get(key, ()):
             if entry.source != source and abs(entry.when - when) <= self.window:
                 found[entry.id] = None
-        if len(tokens) >= MIN_TOKENS:
+        n = len(tokens)
+        if n >= MIN_TOKENS:
             seen: set[int] = set()
+            # Jaccard >= SAME_STORY bounds the other title's size: skip the rest unexamined.
+            low, high = n * SAME_STORY, n / SAME_STORY
             # A match shares at least 75% of the words, so among any len/4 + 1 of them one is
             # shared: look up that many, the rarest first (the shortest candidate lists).
-            probe = len(tokens) // 4 + 1
-            for token in sorted(tokens, key=lambda t: len(self._by_token.get(t, ())))[:probe]:
-                for entry in self._by_token.get(token, ()):
-                    if entry.id in seen or entry.source == source:
+            probe = n // 4 + 1
+            by_token = self._by_token
+            for token in sorted(tokens, key=lambda t: len(by_token.get(t, ())))[:probe]:
+                for entry in by_token.get(token, ()):
+                    other = entry.tokens
+                    m = len(other)
+                    if m < low or m > high or m < MIN_TOKENS or entry.source == source:
+                        continue
+                    if entry.id in seen:
                         continue
                     seen.add(entry.id)
-                    if abs(entry.when - when) > self.window or len(entry.tokens) < MIN_TOKENS:
+                    if abs(entry.when - when) > self.window:
                         continue
-                    if _jaccard(tokens, entry.tokens) >= SAME_STORY:
+                    shared = len(tokens & other)
+                    if shared >= SAME_STORY * (n + m - shared):
                         found[entry.id] = None
         return list(found)
-
-
-def _jaccard(a: Iterable[str], b: Iterable[str]) -> float:
-    sa, sb = set(a), set(b)
-    union = len(sa | sb)
-    return len(sa & sb) / union if union else 0.0
