@@ -79,6 +79,7 @@ sources = Table(
     Column("last_error", Text),
     Column("failures", Integer, nullable=False, default=0),
     Column("next_fetch_at", UTCDateTime),
+    Column("moved_to", Text),
     UniqueConstraint("brand", "name"),
 )
 
@@ -100,6 +101,7 @@ items = Table(
     UniqueConstraint("brand", "url"),
     Index(None, "brand", "title_key"),
     Index(None, "brand", "fetched_at"),
+    Index(None, "brand", "published_at"),
 )
 
 posts = Table(
