@@ -22,7 +22,8 @@ from xml.sax.saxutils import escape
 __all__ = ["FeedServerProcess", "feed_body"]
 
 _EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
-_SYLLABLES = "ka lo mi ne su ra te vi po da ge lu fo ri sa no be ta mo ze".split()
+_SYLLABLES = ["ka", "lo", "mi", "ne", "su", "ra", "te", "vi", "po", "da"]
+_SYLLABLES += ["ge", "lu", "fo", "ri", "sa", "no", "be", "ta", "mo", "ze"]
 #: A Zipf-like vocabulary of 4,000 made-up words: a few very common, most rare, as in real titles.
 _VOCAB = [
     _SYLLABLES[i % 20] + _SYLLABLES[i // 20 % 20] + (_SYLLABLES[i // 400] if i >= 400 else "")
@@ -38,7 +39,8 @@ def _title(feed: int, item: int) -> str:
         suffix = ""
     else:
         rng = random.Random(feed * 1_000_003 + item)
-        suffix = f" {feed}-{item}"
+        # Most titles name something of their own (a product, a person, a place).
+        suffix = f" {_SYLLABLES[feed % 20]}{feed}x{item}"
     words = rng.choices(_VOCAB, cum_weights=_CUMULATIVE, k=rng.randint(5, 11))
     return " ".join(words).capitalize() + suffix
 
@@ -69,7 +71,7 @@ def feed_body(feed: int, items: int, base: str, *, now: datetime = _EPOCH) -> by
         )
         if atom:
             parts.append(
-                f"<entry><title>{title}</title><link href=\"{link}\"/><id>{site}/{j}</id>"
+                f'<entry><title>{title}</title><link href="{link}"/><id>{site}/{j}</id>'
                 f"<updated>{when.isoformat()}</updated><author><name>Author {feed}</name></author>"
                 f'<summary type="html">{summary}</summary></entry>'
             )

@@ -2,7 +2,7 @@
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python -m benchmarks.ingest_bench                  # 1000 feeds x 50 items, 100 ms
-    .venv/bin/python -m benchmarks.ingest_bench --feeds 200 --items 20 --latency 0.05 --skip sequential
+    .venv/bin/python -m benchmarks.ingest_bench --feeds 200 --items 20 --skip sequential
 
 A local aiohttp feed server (``benchmarks/feedserver.py``) runs in its own process. Each
 contender runs in a fresh child process (so its peak RSS is its own) and does two passes: the
@@ -11,6 +11,7 @@ first fetches and stores everything, the second finds every feed unchanged (HTTP
 * goodwill: ``goodwill.ingest.ingest`` (fetch, parse, normalise, dedupe, store) into a real SQLite
   file, exactly what ``goodwill ingest --no-prefect`` runs.
 * reader: ``reader.make_reader(db).update_feeds(workers=N)`` (feedparser inside, SQLite).
+* floor: a bare aiohttp + fastfeedparser loop, nothing normalised or stored (the practical floor).
 * sequential: ``feedparser.parse(url, etag=, modified=)`` one feed after another, nothing stored
   (what feediverse and feed2toot do).
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+CONTENDERS = ["goodwill", "floor", "reader", "sequential"]
 
 
 def _usage() -> tuple[float, float]:
@@ -70,13 +72,43 @@ def run_goodwill(urls: list[str], workdir: Path, concurrency: int) -> list[dict[
     now = datetime(2026, 11, 2, tzinfo=UTC)
     passes = []
     for _ in range(2):
-        sink = RecordingSink()
-        passes.append(_timed(lambda: ingest(config, store, now, sink).new_items))
+        passes.append(_timed(lambda: ingest(config, store, now, RecordingSink()).new_items))
     failures = ingest(config, store, now, RecordingSink()).failures
     if failures:
         print(f"goodwill failures: {list(failures.items())[:3]}", file=sys.stderr)
     store.close()
     return passes
+
+
+def run_floor(urls: list[str], concurrency: int) -> list[dict[str, float]]:
+    """The practical floor: aiohttp + fastfeedparser, nothing normalised, nothing stored."""
+    import asyncio
+
+    import aiohttp
+    import fastfeedparser
+
+    validators: dict[str, str] = {}
+
+    async def one_pass() -> int:
+        count = 0
+        sem = asyncio.Semaphore(concurrency)
+        connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=4)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def get(u: str) -> None:
+                nonlocal count
+                headers = {"If-None-Match": validators[u]} if u in validators else {}
+                async with sem, session.get(u, headers=headers) as response:
+                    if response.status == 304:
+                        return
+                    body = await response.read()
+                    validators[u] = response.headers.get("ETag", "")
+                count += len(fastfeedparser.parse(body).entries)
+
+            await asyncio.gather(*(get(u) for u in urls))
+        return count
+
+    return [_timed(lambda: asyncio.run(one_pass())) for _ in range(2)]
 
 
 def run_reader(urls: list[str], workdir: Path, workers: int) -> list[dict[str, float]]:
@@ -134,6 +166,8 @@ def _child(args: argparse.Namespace) -> None:
         profiler.start()
     if args.child == "goodwill":
         out = run_goodwill(urls, workdir, args.concurrency)
+    elif args.child == "floor":
+        out = run_floor(urls, args.concurrency)
     elif args.child == "reader":
         out = run_reader(urls, workdir, args.workers)
     else:
@@ -180,11 +214,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hosts", type=int, default=64, help="loopback addresses to spread over")
     parser.add_argument("--concurrency", type=int, default=128, help="Goodwill's concurrency")
     parser.add_argument("--workers", type=int, default=32, help="reader's update_feeds workers")
-    parser.add_argument(
-        "--skip", action="append", default=[], choices=["goodwill", "reader", "sequential"]
-    )
+    parser.add_argument("--skip", action="append", default=[], choices=CONTENDERS)
     parser.add_argument("--profile", action="store_true", help="pyinstrument each contender")
-    parser.add_argument("--child", choices=["goodwill", "reader", "sequential"])
+    parser.add_argument("--child", choices=CONTENDERS)
     parser.add_argument("--urls-file")
     parser.add_argument("--workdir")
     args = parser.parse_args(argv)
@@ -194,25 +226,29 @@ def main(argv: list[str] | None = None) -> None:
 
     from benchmarks.feedserver import FeedServerProcess
 
-    contenders = [c for c in ("goodwill", "reader", "sequential") if c not in args.skip]
+    contenders = [c for c in CONTENDERS if c not in args.skip]
     print(
         f"{args.feeds} feeds x {args.items} items, {args.latency * 1000:g} ms latency, "
         f"{args.hosts} hosts; goodwill concurrency {args.concurrency}, "
         f"reader workers {args.workers}; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
     results: dict[str, list[dict[str, float]]] = {}
-    with FeedServerProcess(args.feeds, args.items, args.latency, args.hosts) as server:
-        with tempfile.TemporaryDirectory(prefix="goodwill-bench-") as tmp:
-            urls_file = Path(tmp) / "urls.json"
-            urls_file.write_text(json.dumps(server.urls))
-            for name in contenders:
-                workdir = Path(tmp) / name
-                workdir.mkdir()
-                print(f"  running {name} ...", file=sys.stderr, flush=True)
-                results[name] = _spawn(name, urls_file, workdir, args)
+    with (
+        FeedServerProcess(args.feeds, args.items, args.latency, args.hosts) as server,
+        tempfile.TemporaryDirectory(prefix="goodwill-bench-") as tmp,
+    ):
+        urls_file = Path(tmp) / "urls.json"
+        urls_file.write_text(json.dumps(server.urls))
+        for name in contenders:
+            workdir = Path(tmp) / name
+            workdir.mkdir()
+            print(f"  running {name} ...", file=sys.stderr, flush=True)
+            results[name] = _spawn(name, urls_file, workdir, args)
 
-    header = f"{'':<12}{'pass':<10}{'wall s':>8}{'CPU s':>8}{'peak RSS MB':>13}{'items':>9}{'items/s':>10}"
-    print(header)
+    print(
+        f"{'':<12}{'pass':<10}{'wall s':>8}{'CPU s':>8}{'peak RSS MB':>13}"
+        f"{'items':>9}{'items/s':>10}"
+    )
     for name, passes in results.items():
         for label, p in zip(("first", "304s"), passes, strict=True):
             rate = p["items"] / p["wall"] if p["wall"] else 0.0
@@ -222,13 +258,13 @@ def main(argv: list[str] | None = None) -> None:
             )
     if "goodwill" in results:
         g = results["goodwill"]
-        for name in ("reader", "sequential"):
+        for name in ("floor", "reader", "sequential"):
             if name in results:
                 o = results[name]
                 print(
-                    f"goodwill vs {name}: first pass {o[0]['wall'] / g[0]['wall']:.1f}x faster "
-                    f"(CPU {o[0]['cpu'] / max(g[0]['cpu'], 1e-9):.1f}x less), "
-                    f"304 pass {o[1]['wall'] / g[1]['wall']:.1f}x faster"
+                    f"{name} / goodwill: wall {o[0]['wall'] / g[0]['wall']:.2f}x, "
+                    f"CPU {o[0]['cpu'] / max(g[0]['cpu'], 1e-9):.2f}x; "
+                    f"304 pass wall {o[1]['wall'] / g[1]['wall']:.2f}x"
                 )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from goodwill.models import Item
 from goodwill.store.schema import items
@@ -78,46 +78,46 @@ class ItemStore:
         return found
 
     def add(self, new: Sequence[NewItem], fetched_at: datetime) -> dict[str, int]:
-        """Insert items whose URL is not stored yet; return {url: id} of those inserted."""
+        """Insert items whose URL is not stored yet; return {url: id} of those inserted.
+
+        One transaction; each chunk is one ``SELECT`` of the URLs already present and one
+        multi-row ``INSERT ... RETURNING`` (SQLite 3.35+ and PostgreSQL).
+        """
         if not new:
             return {}
         brand = self._store.brand
         inserted: dict[str, int] = {}
+        insert = items.insert().returning(items.c.url, items.c.id, sort_by_parameter_order=True)
         with self._store.begin() as conn:
             for i in range(0, len(new), _CHUNK):
                 chunk = new[i : i + _CHUNK]
-                urls = [n.url for n in chunk]
                 present = set(
                     conn.scalars(
-                        select(items.c.url).where(items.c.brand == brand, items.c.url.in_(urls))
-                    )
-                )
-                rows = [
-                    {
-                        "brand": brand,
-                        "url": n.url,
-                        "title": n.title,
-                        "title_key": n.title_key,
-                        "source": n.source,
-                        "author": n.author,
-                        "summary": n.summary,
-                        "published_at": n.published_at,
-                        "fetched_at": fetched_at,
-                    }
-                    for n in chunk
-                    if n.url not in present
-                ]
-                if rows:
-                    conn.execute(items.insert(), rows)
-                    inserted.update(
-                        (url, id_)
-                        for url, id_ in conn.execute(
-                            select(items.c.url, items.c.id).where(
-                                items.c.brand == brand,
-                                items.c.url.in_([r["url"] for r in rows]),
-                            )
+                        select(items.c.url).where(
+                            items.c.brand == brand, items.c.url.in_([n.url for n in chunk])
                         )
                     )
+                )
+                rows = []
+                for n in chunk:
+                    if n.url in present:
+                        continue
+                    present.add(n.url)  # the same URL twice in one call: the first wins
+                    rows.append(
+                        {
+                            "brand": brand,
+                            "url": n.url,
+                            "title": n.title,
+                            "title_key": n.title_key,
+                            "source": n.source,
+                            "author": n.author,
+                            "summary": n.summary,
+                            "published_at": n.published_at,
+                            "fetched_at": fetched_at,
+                        }
+                    )
+                if rows:
+                    inserted.update((url, id_) for url, id_ in conn.execute(insert, rows))
         return inserted
 
     def titles_since(self, since: datetime) -> list[StoredTitle]:
@@ -160,10 +160,12 @@ class ItemStore:
         if not pairs:
             return
         with self._store.begin() as conn:
-            for item_id, canonical_id in pairs:
-                conn.execute(
-                    items.update().where(items.c.id == item_id).values(duplicate_of=canonical_id)
-                )
+            conn.execute(
+                items.update()
+                .where(items.c.id == bindparam("item_id"))
+                .values(duplicate_of=bindparam("canonical_id")),
+                [{"item_id": a, "canonical_id": b} for a, b in pairs],
+            )
 
     def undrafted(self, since: datetime) -> list[Item]:
         """Canonical items not drafted yet and younger than ``since``, newest first."""
