@@ -7,7 +7,6 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 __all__ = ["StoryIndex", "title_key", "title_tokens"]
@@ -44,13 +43,9 @@ def _prefix_length(n: int) -> int:
     return n - math.ceil(SAME_STORY * n - 1e-9) + 1
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    id: int
-    source: str
-    when: datetime
-    tokens: frozenset[str]
-    key: str
+# (id, source, when as a POSIX timestamp, words, number of words): a tuple, because the inner
+# loop of ``match`` unpacks millions of them and floats compare faster than datetimes.
+_Entry = tuple[int, str, float, frozenset[str], int]
 
 
 class StoryIndex:
@@ -66,6 +61,7 @@ class StoryIndex:
 
     def __init__(self, window: timedelta, frequencies: Mapping[str, int] | None = None) -> None:
         self.window = window
+        self._window_s = window.total_seconds()
         self._freq: Mapping[str, int] = frequencies or {}
         self._by_token: dict[str, list[_Entry]] = defaultdict(list)
         self._by_key: dict[str, list[_Entry]] = defaultdict(list)
@@ -76,20 +72,22 @@ class StoryIndex:
         return ranked[: _prefix_length(len(ranked))]
 
     def add(self, item_id: int, source: str, when: datetime, key: str) -> None:
-        entry = _Entry(item_id, source, when, title_tokens(key), key)
+        tokens = title_tokens(key)
+        entry = (item_id, source, when.timestamp(), tokens, len(tokens))
         self._by_key[key].append(entry)
-        if len(entry.tokens) >= MIN_TOKENS:
-            for token in self._prefix(entry.tokens):
+        if len(tokens) >= MIN_TOKENS:
+            for token in self._prefix(tokens):
                 self._by_token[token].append(entry)
 
     def match(self, source: str, when: datetime, key: str) -> list[int]:
         """Ids of stories from other sources within the window that match this title."""
         tokens = title_tokens(key)
         found: dict[int, None] = {}
-        window = self.window
-        for entry in self._by_key.get(key, ()):
-            if entry.source != source and abs(entry.when - when) <= window:
-                found[entry.id] = None
+        window = self._window_s
+        at = when.timestamp()
+        for item_id, other_source, other_at, _, _ in self._by_key.get(key, ()):
+            if other_source != source and abs(other_at - at) <= window:
+                found[item_id] = None
         n = len(tokens)
         if n >= MIN_TOKENS:
             seen: set[int] = set()
@@ -97,15 +95,13 @@ class StoryIndex:
             low, high = n * SAME_STORY, n / SAME_STORY
             by_token = self._by_token
             for token in self._prefix(tokens):
-                for entry in by_token.get(token, ()):
-                    other = entry.tokens
-                    m = len(other)
-                    if m < low or m > high or entry.source == source or entry.id in seen:
+                for item_id, other_source, other_at, other, m in by_token.get(token, ()):
+                    if m < low or m > high or abs(other_at - at) > window:
                         continue
-                    seen.add(entry.id)
-                    if abs(entry.when - when) > window:
+                    if other_source == source or item_id in seen:
                         continue
+                    seen.add(item_id)
                     shared = len(tokens & other)
                     if shared >= SAME_STORY * (n + m - shared):
-                        found[entry.id] = None
+                        found[item_id] = None
         return list(found)

@@ -80,14 +80,13 @@ class ItemStore:
     def add(self, new: Sequence[NewItem], fetched_at: datetime) -> dict[str, int]:
         """Insert items whose URL is not stored yet; return {url: id} of those inserted.
 
-        One transaction; each chunk is one ``SELECT`` of the URLs already present and one
-        multi-row ``INSERT ... RETURNING`` (SQLite 3.35+ and PostgreSQL).
+        One transaction; per chunk of 500, one ``SELECT`` of the URLs already present, one
+        ``executemany`` insert and one ``SELECT`` of the new ids.
         """
         if not new:
             return {}
         brand = self._store.brand
         inserted: dict[str, int] = {}
-        insert = items.insert().returning(items.c.url, items.c.id, sort_by_parameter_order=True)
         with self._store.begin() as conn:
             for i in range(0, len(new), _CHUNK):
                 chunk = new[i : i + _CHUNK]
@@ -117,7 +116,18 @@ class ItemStore:
                         }
                     )
                 if rows:
-                    inserted.update((url, id_) for url, id_ in conn.execute(insert, rows))
+                    # A plain executemany, then the ids: SQLAlchemy's INSERT..RETURNING over
+                    # many rows measured twice as slow here.
+                    conn.execute(items.insert(), rows)
+                    inserted.update(
+                        (url, id_)
+                        for url, id_ in conn.execute(
+                            select(items.c.url, items.c.id).where(
+                                items.c.brand == brand,
+                                items.c.url.in_([r["url"] for r in rows]),
+                            )
+                        )
+                    )
         return inserted
 
     def titles_since(self, since: datetime) -> list[StoredTitle]:
