@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from goodwill.config import Config, Source
 from goodwill.dedupe import StoryIndex, title_key, title_tokens
@@ -23,7 +24,7 @@ from goodwill.feeds import FeedRequest, ParsedEntry, RetrievedFeed, fetch_feeds,
 from goodwill.store import NewItem, SourceState, Store
 from goodwill.urls import canonical_url
 
-__all__ = ["BACKOFF_BASE", "BACKOFF_MAX", "IngestResult", "backoff", "ingest"]
+__all__ = ["BACKOFF_BASE", "BACKOFF_MAX", "IngestResult", "backoff", "ingest", "source_health"]
 
 #: Cap on stored summary length: drafts use a sentence or two, never a whole article.
 MAX_SUMMARY = 2000
@@ -39,7 +40,8 @@ def backoff(failures: int) -> timedelta:
     """How long a source that failed ``failures`` times in a row waits before the next try."""
     if failures <= 0:
         return timedelta(0)
-    return min(BACKOFF_BASE * 2 ** min(failures - 1, 20), BACKOFF_MAX)
+    delay: timedelta = BACKOFF_BASE * (2 ** min(failures - 1, 20))
+    return min(delay, BACKOFF_MAX)
 
 
 @dataclass
@@ -63,6 +65,37 @@ class IngestResult:
             "new_items": self.new_items,
             "skipped": self.skipped,
         }
+
+
+def source_health(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
+    """One row per configured source: health, last success, failure reason, next fetch.
+
+    ``health`` is ``new`` (never fetched), ``ok``, ``failing``, ``dead`` (see
+    ``SourceState.health``) or ``disabled``; ``due`` says whether the next ingest asks it.
+    """
+    states = store.sources.all()
+    rows = []
+    for source in config.sources:
+        state = states.get(source.name)
+        if state is not None and state.url != source.url:
+            state = None  # the URL changed: its history belongs to the old feed
+        state = state or SourceState(source.name, source.url)
+        rows.append(
+            {
+                "name": source.name,
+                "url": source.url,
+                "health": state.health(now) if source.enabled else "disabled",
+                "last_status": state.last_status,
+                "last_success_at": state.last_success_at,
+                "last_fetched_at": state.last_fetched_at,
+                "failures": state.failures,
+                "reason": state.last_error,
+                "next_fetch_at": state.next_fetch_at,
+                "due": source.enabled and _due(state, source, now),
+                "moved_to": state.moved_to,
+            }
+        )
+    return rows
 
 
 def _due(state: SourceState | None, source: Source, now: datetime) -> bool:
