@@ -23,6 +23,10 @@ _STOPWORDS = frozenset(
 #: Jaccard similarity of title words above which two titles are the same story.
 SAME_STORY = 0.75
 MIN_TOKENS = 3
+#: At most this many candidate titles are compared per lookup: a bound on hostile input (many
+#: sources publishing thousands of titles from a handful of words), far above real feeds.
+MAX_CANDIDATES = 2_000
+_SPLIT = 256
 
 
 def title_key(title: str) -> str:
@@ -63,7 +67,10 @@ class StoryIndex:
         self.window = window
         self._window_s = window.total_seconds()
         self._freq: Mapping[str, int] = frequencies or {}
-        self._by_token: dict[str, list[_Entry]] = defaultdict(list)
+        # word -> entries; a word's list longer than _SPLIT becomes source -> entries, so that
+        # a feed of twenty thousand near-identical titles costs nothing against itself while
+        # the short lists of rare words (nearly all of them) stay flat and fast to scan.
+        self._by_token: dict[str, list[_Entry] | dict[str, list[_Entry]]] = {}
         self._by_key: dict[str, list[_Entry]] = defaultdict(list)
 
     def _prefix(self, tokens: frozenset[str]) -> list[str]:
@@ -76,8 +83,20 @@ class StoryIndex:
         entry = (item_id, source, when.timestamp(), tokens, len(tokens))
         self._by_key[key].append(entry)
         if len(tokens) >= MIN_TOKENS:
+            by_token = self._by_token
             for token in self._prefix(tokens):
-                self._by_token[token].append(entry)
+                posting = by_token.get(token)
+                if posting is None:
+                    by_token[token] = [entry]
+                elif isinstance(posting, list):
+                    posting.append(entry)
+                    if len(posting) > _SPLIT:
+                        grouped: dict[str, list[_Entry]] = defaultdict(list)
+                        for e in posting:
+                            grouped[e[1]].append(e)
+                        by_token[token] = dict(grouped)
+                else:
+                    posting.setdefault(source, []).append(entry)
 
     def match(self, source: str, when: datetime, key: str) -> list[int]:
         """Ids of stories from other sources within the window that match this title."""
@@ -94,14 +113,29 @@ class StoryIndex:
             # Jaccard >= SAME_STORY bounds the other title's size: skip the rest unexamined.
             low, high = n * SAME_STORY, n / SAME_STORY
             by_token = self._by_token
+            budget = MAX_CANDIDATES
             for token in self._prefix(tokens):
-                for item_id, other_source, other_at, other, m in by_token.get(token, ()):
-                    if m < low or m > high or abs(other_at - at) > window:
-                        continue
-                    if other_source == source or item_id in seen:
-                        continue
-                    seen.add(item_id)
-                    shared = len(tokens & other)
-                    if shared >= SAME_STORY * (n + m - shared):
-                        found[item_id] = None
+                posting = by_token.get(token)
+                if posting is None:
+                    continue
+                groups = (
+                    (posting,)
+                    if isinstance(posting, list)
+                    else [e for s, e in posting.items() if s != source]
+                )
+                for group in groups:
+                    # Past the budget, only the most recent titles of a list are compared.
+                    entries = group if len(group) <= budget else group[len(group) - budget :]
+                    budget -= len(entries)
+                    for item_id, other_source, other_at, other, m in entries:
+                        if m < low or m > high or abs(other_at - at) > window:
+                            continue
+                        if other_source == source or item_id in seen:
+                            continue
+                        seen.add(item_id)
+                        shared = len(tokens & other)
+                        if shared >= SAME_STORY * (n + m - shared):
+                            found[item_id] = None
+                    if budget <= 0:  # pathological: thousands of titles of the same words
+                        return list(found)
         return list(found)
