@@ -27,7 +27,7 @@ from tests.feedserver import FeedServer, Route
 
 #: The child's peak RSS must stay under this. Expanding the quadratic-blowup feed below would
 #: take well over a gigabyte; the 20,000-entry feed alone is about 9 MB of XML.
-MAX_RSS_MB = 400
+MAX_RSS_MB = 250
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
