@@ -72,19 +72,28 @@ class StoryIndex:
         # the short lists of rare words (nearly all of them) stay flat and fast to scan.
         self._by_token: dict[str, list[_Entry] | dict[str, list[_Entry]]] = {}
         self._by_key: dict[str, list[_Entry]] = defaultdict(list)
+        self._memo: dict[str, tuple[frozenset[str], list[str]]] = {}
 
-    def _prefix(self, tokens: frozenset[str]) -> list[str]:
-        freq = self._freq
-        ranked = sorted(tokens, key=lambda t: (freq.get(t, 0), t))
-        return ranked[: _prefix_length(len(ranked))]
+    def _words(self, key: str) -> tuple[frozenset[str], list[str]]:
+        """A title's words and its prefix (remembered: each new title is matched, then added)."""
+        memo = self._memo.get(key)
+        if memo is None:
+            tokens = title_tokens(key)
+            freq = self._freq
+            ranked = sorted(tokens, key=lambda t: (freq.get(t, 0), t))
+            memo = (tokens, ranked[: _prefix_length(len(ranked))])
+            if len(self._memo) > 100_000:
+                self._memo.clear()
+            self._memo[key] = memo
+        return memo
 
     def add(self, item_id: int, source: str, when: datetime, key: str) -> None:
-        tokens = title_tokens(key)
+        tokens, prefix = self._words(key)
         entry = (item_id, source, when.timestamp(), tokens, len(tokens))
         self._by_key[key].append(entry)
         if len(tokens) >= MIN_TOKENS:
             by_token = self._by_token
-            for token in self._prefix(tokens):
+            for token in prefix:
                 posting = by_token.get(token)
                 if posting is None:
                     by_token[token] = [entry]
@@ -100,7 +109,7 @@ class StoryIndex:
 
     def match(self, source: str, when: datetime, key: str) -> list[int]:
         """Ids of stories from other sources within the window that match this title."""
-        tokens = title_tokens(key)
+        tokens, prefix = self._words(key)
         found: dict[int, None] = {}
         window = self._window_s
         at = when.timestamp()
@@ -114,7 +123,7 @@ class StoryIndex:
             low, high = n * SAME_STORY, n / SAME_STORY
             by_token = self._by_token
             budget = MAX_CANDIDATES
-            for token in self._prefix(tokens):
+            for token in prefix:
                 posting = by_token.get(token)
                 if posting is None:
                     continue

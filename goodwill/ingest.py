@@ -283,17 +283,19 @@ def _store_new(
     )
     if not fresh:
         return 0
+    window = config.policy.dedupe_window
+    earliest = min((i.published_at or now) for i in fresh)
+    # A feed re-listing a years-old article must not load years of titles: look back at most
+    # as far as anything could still be drafted, plus the window. Read before inserting, so
+    # that the new items are not read back.
+    since = max(earliest - window, now - config.policy.max_item_age - 2 * window)
+    stored_titles = store.items.titles_since(since)
+
     ids = store.items.add(fresh, now)
     result.new_items = len(ids)
     result.new = [(i.source, i.title, i.url) for i in fresh if i.url in ids]
-
-    window = config.policy.dedupe_window
-    earliest = min((i.published_at or now) for i in fresh)
     new_ids = set(ids.values())
-    # A feed re-listing a years-old article must not load years of titles: look back at most
-    # as far as anything could still be drafted, plus the window.
-    since = max(earliest - window, now - config.policy.max_item_age - 2 * window)
-    stored_titles = [t for t in store.items.titles_since(since) if t.id not in new_ids]
+    stored_titles = [t for t in stored_titles if t.id not in new_ids]
     # Word frequencies over everything the index will hold: the rarest words are probed.
     frequencies: Counter[str] = Counter()
     for t in stored_titles:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from goodwill.models import Item
 from goodwill.store.schema import items
@@ -58,6 +58,70 @@ def _item(row: Any) -> Item:
     )
 
 
+_INSERT_COLUMNS = (
+    "brand, url, title, title_key, source, author, summary, published_at, fetched_at"
+)
+
+
+def _insert(conn: Connection, brand: str, rows: Sequence[NewItem], fetched_at: datetime) -> None:
+    """One driver-level executemany: SQLAlchemy's per-value type processing was most of the
+    cost of storing 50,000 items. Dates are stored exactly as ``UTCDateTime`` stores them."""
+    dialect = conn.dialect.name
+    stamp: Callable[[datetime], object]
+    if dialect == "sqlite":
+        marks, stamp = "?", _sqlite_stamp
+    elif dialect == "postgresql":
+        marks, stamp = "%s", _utc
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        conn.execute(
+            items.insert(),
+            [
+                {
+                    "brand": brand,
+                    "url": n.url,
+                    "title": n.title,
+                    "title_key": n.title_key,
+                    "source": n.source,
+                    "author": n.author,
+                    "summary": n.summary,
+                    "published_at": n.published_at,
+                    "fetched_at": fetched_at,
+                }
+                for n in rows
+            ],
+        )
+        return
+    fetched = stamp(fetched_at)
+    conn.exec_driver_sql(
+        f"INSERT INTO items ({_INSERT_COLUMNS}) VALUES ({', '.join([marks] * 9)})",
+        [
+            (
+                brand,
+                n.url,
+                n.title,
+                n.title_key,
+                n.source,
+                n.author,
+                n.summary,
+                stamp(n.published_at) if n.published_at is not None else None,
+                fetched,
+            )
+            for n in rows
+        ],
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store; use aware UTC")
+    return value.astimezone(UTC)
+
+
+def _sqlite_stamp(value: datetime) -> str:
+    # SQLAlchemy's SQLite DATETIME format, for the naive UTC value UTCDateTime binds.
+    return _utc(value).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 class ItemStore:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -102,29 +166,15 @@ class ItemStore:
                     if n.url in present:
                         continue
                     present.add(n.url)  # the same URL twice in one call: the first wins
-                    rows.append(
-                        {
-                            "brand": brand,
-                            "url": n.url,
-                            "title": n.title,
-                            "title_key": n.title_key,
-                            "source": n.source,
-                            "author": n.author,
-                            "summary": n.summary,
-                            "published_at": n.published_at,
-                            "fetched_at": fetched_at,
-                        }
-                    )
+                    rows.append(n)
                 if rows:
-                    # A plain executemany, then the ids: SQLAlchemy's INSERT..RETURNING over
-                    # many rows measured twice as slow here.
-                    conn.execute(items.insert(), rows)
+                    _insert(conn, brand, rows, fetched_at)
                     inserted.update(
                         (url, id_)
                         for url, id_ in conn.execute(
                             select(items.c.url, items.c.id).where(
                                 items.c.brand == brand,
-                                items.c.url.in_([r["url"] for r in rows]),
+                                items.c.url.in_([r.url for r in rows]),
                             )
                         )
                     )
