@@ -186,6 +186,11 @@ def _print_ingest(out: Output, result: Any) -> None:
         f"Ingested {result.sources} sources: {result.fetched} fetched, "
         f"{result.not_modified} unchanged, {result.failed} failed, {result.new_items} new items"
         + (f" ({result.duplicates} same-story duplicates)" if result.duplicates else "")
+        + (
+            f"; {result.skipped} not due yet (backing off: see `goodwill sources`)"
+            if getattr(result, "skipped", 0)
+            else ""
+        )
     )
     for name, reason in result.failures.items():
         out.line(f"  ! {name}: {reason}", style="yellow")

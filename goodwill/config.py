@@ -304,7 +304,8 @@ class Policy(_Model):
     max_per_day: int = Field(default=4, ge=1)
     fetch_timeout: Duration = timedelta(seconds=20)
     max_feed_bytes: int = Field(default=10_000_000, ge=1024)
-    concurrency: int = Field(default=32, ge=1, le=512)
+    # Connections in flight: cheap with asyncio, and limit_per_host (4) protects each site.
+    concurrency: int = Field(default=128, ge=1, le=512)
     categories: dict[Name, Category] = {
         "curated": Category(kind=Kind.VALUE),
         "tip": Category(kind=Kind.VALUE),
