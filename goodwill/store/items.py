@@ -58,9 +58,7 @@ def _item(row: Any) -> Item:
     )
 
 
-_INSERT_COLUMNS = (
-    "brand, url, title, title_key, source, author, summary, published_at, fetched_at"
-)
+_INSERT_COLUMNS = "brand, url, title, title_key, source, author, summary, published_at, fetched_at"
 
 
 def _insert(conn: Connection, brand: str, rows: Sequence[NewItem], fetched_at: datetime) -> None:
