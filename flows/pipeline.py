@@ -62,6 +62,37 @@ def _items_artifact(config: Config, result: IngestResult) -> None:
     )
 
 
+# --- source health (issue #5): failing and dead sources after each ingest -------------------
+
+
+def _sources_artifact(config: Config) -> None:
+    from goodwill.ingest import source_health
+
+    store = app.open_store(config)
+    try:
+        rows = source_health(config, store, app.now_utc())
+    finally:
+        store.close()
+    unhealthy = [r for r in rows if r["health"] in ("failing", "dead")]
+    create_table_artifact(
+        key=f"{_slug(config.brand.name)}-source-health",
+        table=[
+            {
+                "source": r["name"],
+                "health": r["health"],
+                "failures": r["failures"],
+                "reason": r["reason"] or "",
+                "last_success": r["last_success_at"].isoformat() if r["last_success_at"] else "",
+                "next_fetch": r["next_fetch_at"].isoformat() if r["next_fetch_at"] else "",
+            }
+            for r in unhealthy
+        ]
+        or [{"sources": "all healthy"}],
+        description=f"{sum(r['health'] == 'dead' for r in unhealthy)} dead, "
+        f"{sum(r['health'] == 'failing' for r in unhealthy)} failing of {len(rows)} sources",
+    )
+
+
 def _queue_artifact(config: Config) -> None:
     store = app.open_store(config)
     try:
@@ -130,6 +161,7 @@ def ingest_flow(config_dir: str = "config") -> IngestResult:
     config = _config(config_dir)
     result = ingest_task(config)
     _items_artifact(config, result)
+    _sources_artifact(config)
     return result
 
 
@@ -167,6 +199,7 @@ def cycle_flow(config_dir: str = "config") -> CycleResult:
     config = _config(config_dir)
     ingested = ingest_task(config)
     _items_artifact(config, ingested)
+    _sources_artifact(config)
     drafted = draft_task(config)
     published = publish_task(config)
     _queue_artifact(config)

@@ -217,9 +217,50 @@ def _print_ingest(out: Output, result: Any) -> None:
         f"Ingested {result.sources} sources: {result.fetched} fetched, "
         f"{result.not_modified} unchanged, {result.failed} failed, {result.new_items} new items"
         + (f" ({result.duplicates} same-story duplicates)" if result.duplicates else "")
+        + (
+            f"; {result.skipped} not due yet (backing off: see `goodwill sources`)"
+            if getattr(result, "skipped", 0)
+            else ""
+        )
     )
     for name, reason in result.failures.items():
         out.line(f"  ! {name}: {reason}", style="yellow")
+
+
+def cmd_sources(args: argparse.Namespace, out: Output) -> int:
+    from goodwill.app import now_utc, open_store
+    from goodwill.ingest import source_health
+
+    config = _load(args)
+    store = open_store(config)
+    try:
+        rows = source_health(config, store, now_utc())
+    finally:
+        store.close()
+    if args.health:
+        rows = [r for r in rows if r["health"] in args.health]
+    tz = config.brand.tz
+
+    def when(value: datetime | None) -> str:
+        return value.astimezone(tz).strftime("%a %d %b %H:%M") if value else "-"
+
+    out.table(
+        ["source", "health", "last success", "failures", "reason", "next fetch"],
+        [
+            [
+                r["name"],
+                r["health"],
+                when(r["last_success_at"]),
+                str(r["failures"]),
+                (r["reason"] or "")
+                + (f" (moved permanently to {r['moved_to']})" if r["moved_to"] else ""),
+                "now" if r["due"] else when(r["next_fetch_at"]),
+            ]
+            for r in rows
+        ],
+    )
+    out.json(rows)
+    return EXIT_OK
 
 
 def cmd_items(args: argparse.Namespace, out: Output) -> int:
@@ -892,6 +933,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", help="work in this folder instead of a new temporary one")
     add("run", cmd_run, "one full cycle: ingest, draft, publish what is due")
     add("ingest", cmd_ingest, "fetch and store new items from all sources")
+    p = add("sources", cmd_sources, "show each source's health, last success, failure, next fetch")
+    p.add_argument(
+        "--health",
+        action="append",
+        choices=["new", "ok", "failing", "dead", "disabled"],
+        help="only sources in this health (repeatable)",
+    )
     p = add("items", cmd_items, "list stored items, newest first")
     p.add_argument("--limit", type=int, default=20)
     add("draft", cmd_draft, "draft posts from new items")

@@ -414,7 +414,8 @@ class Policy(_Model):
     max_per_day: int = Field(default=4, ge=1)
     fetch_timeout: Duration = timedelta(seconds=20)
     max_feed_bytes: int = Field(default=10_000_000, ge=1024)
-    concurrency: int = Field(default=32, ge=1, le=512)
+    # Connections in flight: cheap with asyncio, and limit_per_host (4) protects each site.
+    concurrency: int = Field(default=128, ge=1, le=512)
     #: Never share the same link twice on a channel within this window.
     link_window: Duration = timedelta(days=14)
     #: Read an article's page (once) for its author's handles when sources.yaml has none.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 __all__ = ["StoryIndex", "title_key", "title_tokens"]
@@ -23,67 +24,129 @@ _STOPWORDS = frozenset(
 #: Jaccard similarity of title words above which two titles are the same story.
 SAME_STORY = 0.75
 MIN_TOKENS = 3
+#: At most this many candidate titles are compared per lookup: a bound on hostile input (many
+#: sources publishing thousands of titles from a handful of words), far above real feeds.
+MAX_CANDIDATES = 2_000
+_SPLIT = 256
 
 
 def title_key(title: str) -> str:
     """Case-, accent- and punctuation-insensitive form of a title (exact-match key)."""
-    text = unicodedata.normalize("NFKD", title.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = title.casefold()
+    if not text.isascii():  # ASCII has no accents to strip: skip the per-character pass
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
     return " ".join(_NON_WORD.sub(" ", text).split())[:200]
 
 
 def title_tokens(key: str) -> frozenset[str]:
-    return frozenset(w for w in key.split() if w not in _STOPWORDS)
+    # Interned: the index holds a million word occurrences from a vocabulary of thousands.
+    return frozenset(sys.intern(w) for w in key.split() if w not in _STOPWORDS)
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    id: int
-    source: str
-    when: datetime
-    tokens: frozenset[str]
-    key: str
+def _prefix_length(n: int) -> int:
+    """How many of a title's rarest words must be indexed and probed (prefix filtering)."""
+    return n - math.ceil(SAME_STORY * n - 1e-9) + 1
+
+
+# (id, source, when as a POSIX timestamp, words, number of words): a tuple, because the inner
+# loop of ``match`` unpacks millions of them and floats compare faster than datetimes.
+_Entry = tuple[int, str, float, tuple[str, ...], int]
 
 
 class StoryIndex:
-    """Titles of one window, indexed by word, to find the same story told by another source."""
+    """Titles of one window, indexed by word, to find the same story told by another source.
 
-    def __init__(self, window: timedelta) -> None:
+    Prefix filtering (Bayardo et al., "Scaling up all pairs similarity search", 2007): with the
+    words of every title ranked in one fixed order, rarest first, two titles whose Jaccard
+    similarity reaches ``SAME_STORY`` share a word among their first ``n - ceil(0.75 n) + 1``.
+    Only those words are indexed and probed, so a word common to thousands of titles costs
+    nothing unless it is among a title's rarest. ``frequencies`` (word -> number of titles) sets
+    the order; any order is correct, a frequency order is fast.
+    """
+
+    def __init__(self, window: timedelta, frequencies: Mapping[str, int] | None = None) -> None:
         self.window = window
-        self._by_token: dict[str, list[_Entry]] = defaultdict(list)
+        self._window_s = window.total_seconds()
+        self._freq: Mapping[str, int] = frequencies or {}
+        # word -> entries; a word's list longer than _SPLIT becomes source -> entries, so that
+        # a feed of twenty thousand near-identical titles costs nothing against itself while
+        # the short lists of rare words (nearly all of them) stay flat and fast to scan.
+        self._by_token: dict[str, list[_Entry] | dict[str, list[_Entry]]] = {}
         self._by_key: dict[str, list[_Entry]] = defaultdict(list)
+        self._last: tuple[str, tuple[frozenset[str], list[str]]] | None = None
+
+    def _words(self, key: str) -> tuple[frozenset[str], list[str]]:
+        """A title's words and its prefix (the last one is remembered: a new title is matched,
+        then added)."""
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        tokens = title_tokens(key)
+        freq = self._freq
+        ranked = sorted(tokens, key=lambda t: (freq.get(t, 0), t))
+        words = (tokens, ranked[: _prefix_length(len(ranked))])
+        self._last = (key, words)
+        return words
 
     def add(self, item_id: int, source: str, when: datetime, key: str) -> None:
-        entry = _Entry(item_id, source, when, title_tokens(key), key)
+        tokens, prefix = self._words(key)
+        # A tuple of the words: a third of a frozenset's memory, and intersects as fast.
+        entry = (item_id, source, when.timestamp(), tuple(tokens), len(tokens))
         self._by_key[key].append(entry)
-        for token in entry.tokens:
-            self._by_token[token].append(entry)
+        if len(tokens) >= MIN_TOKENS:
+            by_token = self._by_token
+            for token in prefix:
+                posting = by_token.get(token)
+                if posting is None:
+                    by_token[token] = [entry]
+                elif isinstance(posting, list):
+                    posting.append(entry)
+                    if len(posting) > _SPLIT:
+                        grouped: dict[str, list[_Entry]] = defaultdict(list)
+                        for e in posting:
+                            grouped[e[1]].append(e)
+                        by_token[token] = dict(grouped)
+                else:
+                    posting.setdefault(source, []).append(entry)
 
     def match(self, source: str, when: datetime, key: str) -> list[int]:
         """Ids of stories from other sources within the window that match this title."""
-        tokens = title_tokens(key)
+        tokens, prefix = self._words(key)
         found: dict[int, None] = {}
-        for entry in self._by_key.get(key, ()):
-            if entry.source != source and abs(entry.when - when) <= self.window:
-                found[entry.id] = None
-        if len(tokens) >= MIN_TOKENS:
+        window = self._window_s
+        at = when.timestamp()
+        for item_id, other_source, other_at, _, _ in self._by_key.get(key, ()):
+            if other_source != source and abs(other_at - at) <= window:
+                found[item_id] = None
+        n = len(tokens)
+        if n >= MIN_TOKENS:
             seen: set[int] = set()
-            # A match shares at least 75% of the words, so among any len/4 + 1 of them one is
-            # shared: look up that many, the rarest first (the shortest candidate lists).
-            probe = len(tokens) // 4 + 1
-            for token in sorted(tokens, key=lambda t: len(self._by_token.get(t, ())))[:probe]:
-                for entry in self._by_token.get(token, ()):
-                    if entry.id in seen or entry.source == source:
-                        continue
-                    seen.add(entry.id)
-                    if abs(entry.when - when) > self.window or len(entry.tokens) < MIN_TOKENS:
-                        continue
-                    if _jaccard(tokens, entry.tokens) >= SAME_STORY:
-                        found[entry.id] = None
+            # Jaccard >= SAME_STORY bounds the other title's size: skip the rest unexamined.
+            low, high = n * SAME_STORY, n / SAME_STORY
+            by_token = self._by_token
+            budget = MAX_CANDIDATES
+            for token in prefix:
+                posting = by_token.get(token)
+                if posting is None:
+                    continue
+                groups = (
+                    (posting,)
+                    if isinstance(posting, list)
+                    else [e for s, e in posting.items() if s != source]
+                )
+                for group in groups:
+                    # Past the budget, only the most recent titles of a list are compared.
+                    entries = group if len(group) <= budget else group[len(group) - budget :]
+                    budget -= len(entries)
+                    for item_id, other_source, other_at, other, m in entries:
+                        if m < low or m > high or abs(other_at - at) > window:
+                            continue
+                        if other_source == source or item_id in seen:
+                            continue
+                        seen.add(item_id)
+                        shared = len(tokens.intersection(other))
+                        if shared >= SAME_STORY * (n + m - shared):
+                            found[item_id] = None
+                    if budget <= 0:  # pathological: thousands of titles of the same words
+                        return list(found)
         return list(found)
-
-
-def _jaccard(a: Iterable[str], b: Iterable[str]) -> float:
-    sa, sb = set(a), set(b)
-    union = len(sa | sb)
-    return len(sa & sb) / union if union else 0.0

@@ -78,7 +78,21 @@ class SourceError(GoodwillError):
 
 
 class FetchError(SourceError):
+    """``retry_at``: when the server said to come back (``Retry-After``, HTTP 429/503).
+    ``deferred``: not sent at all, because the host had already asked this run to wait."""
+
     default_message = "the feed could not be fetched"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_at: datetime | None = None,
+        deferred: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+        self.deferred = deferred
 
 
 class ParseError(SourceError):

@@ -1,27 +1,47 @@
 """Ingest: fetch every source concurrently, parse, normalise, dedupe, store.
 
-One bad source never stops the others: its failure is recorded on the source with the reason.
+One bad source never stops the others: its failure is recorded on the source with the reason,
+and it is asked again after an exponential backoff (``backoff``), capped at a day. A source not
+due yet is skipped and counted. Feeds are parsed on a worker thread as they arrive, while the
+others are still downloading, and each body is dropped once parsed.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from goodwill.config import Config, Source
-from goodwill.dedupe import StoryIndex, title_key
+from goodwill.dedupe import StoryIndex, title_key, title_tokens
 from goodwill.errors import FetchError, ParseError
 from goodwill.events import EventSink, resource
 from goodwill.feeds import FeedRequest, ParsedEntry, RetrievedFeed, fetch_feeds, parse_feed
 from goodwill.store import NewItem, SourceState, Store
 from goodwill.urls import canonical_url
 
-__all__ = ["IngestResult", "ingest"]
+__all__ = ["BACKOFF_BASE", "BACKOFF_MAX", "IngestResult", "backoff", "ingest", "source_health"]
 
 #: Cap on stored summary length: drafts use a sentence or two, never a whole article.
 MAX_SUMMARY = 2000
 MAX_TITLE = 500
+#: After the first failure a source waits this long; each further failure doubles it.
+BACKOFF_BASE = timedelta(minutes=5)
+BACKOFF_MAX = timedelta(days=1)
+
+SourceErrorT = FetchError | ParseError
+
+
+def backoff(failures: int) -> timedelta:
+    """How long a source that failed ``failures`` times in a row waits before the next try."""
+    if failures <= 0:
+        return timedelta(0)
+    delay: timedelta = BACKOFF_BASE * (2 ** min(failures - 1, 20))
+    return min(delay, BACKOFF_MAX)
 
 
 @dataclass
@@ -32,6 +52,7 @@ class IngestResult:
     failed: int = 0
     new_items: int = 0
     duplicates: int = 0
+    skipped: int = 0  # not due yet (backing off, or the host asked to wait)
     failures: dict[str, str] = field(default_factory=dict)
     new: list[tuple[str, str, str]] = field(default_factory=list)  # (source, title, url)
 
@@ -42,7 +63,45 @@ class IngestResult:
             "not_modified": self.not_modified,
             "failed": self.failed,
             "new_items": self.new_items,
+            "skipped": self.skipped,
         }
+
+
+def source_health(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
+    """One row per configured source: health, last success, failure reason, next fetch.
+
+    ``health`` is ``new`` (never fetched), ``ok``, ``failing``, ``dead`` (see
+    ``SourceState.health``) or ``disabled``; ``due`` says whether the next ingest asks it.
+    """
+    states = store.sources.all()
+    rows = []
+    for source in config.sources:
+        state = states.get(source.name)
+        if state is not None and state.url != source.url:
+            state = None  # the URL changed: its history belongs to the old feed
+        state = state or SourceState(source.name, source.url)
+        rows.append(
+            {
+                "name": source.name,
+                "url": source.url,
+                "health": state.health(now) if source.enabled else "disabled",
+                "last_status": state.last_status,
+                "last_success_at": state.last_success_at,
+                "last_fetched_at": state.last_fetched_at,
+                "failures": state.failures,
+                "reason": state.last_error,
+                "next_fetch_at": state.next_fetch_at,
+                "due": source.enabled and _due(state, source, now),
+                "moved_to": state.moved_to,
+            }
+        )
+    return rows
+
+
+def _due(state: SourceState | None, source: Source, now: datetime) -> bool:
+    if state is None or state.url != source.url or state.next_fetch_at is None:
+        return True
+    return state.next_fetch_at <= now
 
 
 def ingest(
@@ -52,9 +111,18 @@ def ingest(
     sink: EventSink,
     on_fetched: Callable[[str], None] | None = None,
 ) -> IngestResult:
-    """Fetch all enabled sources once and store the new items."""
-    sources = [s for s in config.sources if s.enabled]
+    """Fetch all enabled sources that are due once and store the new items."""
+    enabled = [s for s in config.sources if s.enabled]
     states = store.sources.all()
+    result = IngestResult(sources=len(enabled))
+    sources: list[Source] = []
+    for source in enabled:
+        if _due(states.get(source.name), source, now):
+            sources.append(source)
+        else:
+            result.skipped += 1
+            if on_fetched is not None:
+                on_fetched(source.name)
     requests = []
     for source in sources:
         state = states.get(source.name)
@@ -66,64 +134,91 @@ def ingest(
                 last_modified=state.last_modified if same and state else None,
             )
         )
-    by_url = {s.url: s.name for s in sources}
-    results = fetch_feeds(
-        requests,
-        concurrency=config.policy.concurrency,
-        timeout=config.policy.fetch_timeout.total_seconds(),
-        max_bytes=config.policy.max_feed_bytes,
-        on_done=(lambda req, _res: on_fetched(by_url[req.url])) if on_fetched else None,
-    )
-    result = IngestResult(sources=len(sources))
+    index_of = {id(r): i for i, r in enumerate(requests)}
+    outcomes: list[list[NewItem] | SourceErrorT | None] = [None] * len(sources)
+    pending: list[Future[None]] = []
+    lock = threading.Lock()
+
+    def process(i: int, fetched: RetrievedFeed | FetchError) -> None:
+        source = sources[i]
+        try:
+            entries = _entries(fetched, source)
+            outcome: list[NewItem] | SourceErrorT | None = (
+                None if entries is None else _normalise(entries, source, now)
+            )
+        except (FetchError, ParseError) as exc:
+            outcome = exc
+        except Exception as exc:  # a parser bug is this feed's failure, never the run's
+            outcome = ParseError(f"could not be read ({type(exc).__name__})")
+        with lock:
+            outcomes[i] = outcome
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="goodwill-parse") as parser:
+
+        def on_done(request: FeedRequest, fetched: RetrievedFeed | FetchError) -> None:
+            i = index_of[id(request)]
+            pending.append(parser.submit(process, i, fetched))
+            if on_fetched is not None:
+                on_fetched(sources[i].name)
+
+        results = fetch_feeds(
+            requests,
+            concurrency=config.policy.concurrency,
+            timeout=config.policy.fetch_timeout.total_seconds(),
+            max_bytes=config.policy.max_feed_bytes,
+            on_done=on_done,
+            release_bodies=True,
+        )
+        for future in pending:
+            future.result()
+
     new_states: list[SourceState] = []
     candidates: list[NewItem] = []
-    for source, outcome in zip(sources, results, strict=True):
+    for source, fetched, outcome in zip(sources, results, outcomes, strict=True):
         previous = states.get(source.name) or SourceState(source.name, source.url)
         if previous.url != source.url:
             previous = SourceState(source.name, source.url)
-        try:
-            entries = _entries(outcome, source)
-        except (FetchError, ParseError) as exc:
+        if isinstance(outcome, FetchError | ParseError):
+            if isinstance(outcome, FetchError) and outcome.deferred:
+                result.skipped += 1
+                new_states.append(replace(previous, next_fetch_at=outcome.retry_at))
+                continue
             result.failed += 1
-            result.failures[source.name] = exc.message
+            result.failures[source.name] = outcome.message
+            failures = previous.failures + 1
+            next_at = now + backoff(failures)
+            if isinstance(outcome, FetchError) and outcome.retry_at is not None:
+                next_at = max(next_at, outcome.retry_at)
             new_states.append(
                 replace(
                     previous,
                     last_fetched_at=now,
                     last_status="failed",
-                    last_error=exc.message,
-                    failures=previous.failures + 1,
+                    last_error=outcome.message,
+                    failures=failures,
+                    next_fetch_at=next_at,
                 )
             )
             continue
-        assert isinstance(outcome, RetrievedFeed)
-        if entries is None:
+        assert isinstance(fetched, RetrievedFeed)
+        ok = replace(
+            previous,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            last_fetched_at=now,
+            last_success_at=now,
+            last_error=None,
+            failures=0,
+            next_fetch_at=None,
+            moved_to=fetched.moved_to,
+        )
+        if outcome is None:
             result.not_modified += 1
-            new_states.append(
-                replace(
-                    previous,
-                    last_fetched_at=now,
-                    last_success_at=now,
-                    last_status="not_modified",
-                    last_error=None,
-                    failures=0,
-                )
-            )
+            new_states.append(replace(ok, last_status="not_modified"))
             continue
         result.fetched += 1
-        new_states.append(
-            replace(
-                previous,
-                etag=outcome.etag,
-                last_modified=outcome.last_modified,
-                last_fetched_at=now,
-                last_success_at=now,
-                last_status="ok",
-                last_error=None,
-                failures=0,
-            )
-        )
-        candidates.extend(_normalise(entries, source, now))
+        new_states.append(replace(ok, last_status="ok"))
+        candidates.extend(outcome)
 
     store.sources.save(new_states)
     stored = _store_new(config, store, candidates, now, result)
@@ -140,8 +235,10 @@ def _entries(outcome: RetrievedFeed | FetchError, source: Source) -> list[Parsed
     """Parsed entries, ``None`` when not modified; raises FetchError/ParseError."""
     if isinstance(outcome, FetchError):
         raise outcome
-    if outcome.not_modified or outcome.body is None:
+    if outcome.not_modified:
         return None
+    if outcome.body is None:
+        raise ParseError("empty body")
     feed = parse_feed(
         outcome.body, url=outcome.final_url or source.url, content_type=outcome.content_type
     )
@@ -186,20 +283,30 @@ def _store_new(
     )
     if not fresh:
         return 0
+    window = config.policy.dedupe_window
+    earliest = min((i.published_at or now) for i in fresh)
+    # A feed re-listing a years-old article must not load years of titles: look back at most
+    # as far as anything could still be drafted, plus the window. Read before inserting, so
+    # that the new items are not read back.
+    since = max(earliest - window, now - config.policy.max_item_age - 2 * window)
+    stored_titles = store.items.titles_since(since)
+
     ids = store.items.add(fresh, now)
     result.new_items = len(ids)
     result.new = [(i.source, i.title, i.url) for i in fresh if i.url in ids]
-
-    window = config.policy.dedupe_window
-    earliest = min((i.published_at or now) for i in fresh)
-    index = StoryIndex(window)
+    new_ids = set(ids.values())
+    stored_titles = [t for t in stored_titles if t.id not in new_ids]
+    # Word frequencies over everything the index will hold: the rarest words are probed.
+    frequencies: Counter[str] = Counter()
+    for t in stored_titles:
+        frequencies.update(title_tokens(t.title_key))
+    for item in fresh:
+        frequencies.update(title_tokens(item.title_key))
+    index = StoryIndex(window, frequencies)
     canonical_of: dict[int, int | None] = {}
     when_of: dict[int, datetime] = {}
     drafted: set[int] = set()
-    new_ids = set(ids.values())
-    for t in store.items.titles_since(earliest - window):
-        if t.id in new_ids:
-            continue
+    for t in stored_titles:
         when = t.published_at or t.fetched_at
         index.add(t.id, t.source, when, t.title_key)
         canonical_of[t.id] = t.duplicate_of

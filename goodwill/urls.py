@@ -62,6 +62,8 @@ TRACKING_PREFIXES = ("utm_",)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # WHATWG URL parsing drops ASCII tab and newline anywhere in the input.
 _RE_TAB_NEWLINE = re.compile(r"[\t\n\r]")
+# An absolute http(s) URL needs no base: urljoin would return it as it is.
+_RE_ABSOLUTE_HTTP = re.compile(r"https?://[^/\\]", re.IGNORECASE)
 _RE_ASCII_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 # Characters left as they are when percent-encoding a path or query: the reserved and
 # unreserved sets, plus "%" so that existing escapes are not encoded twice.
@@ -119,7 +121,7 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     if not url:
         return None
     try:
-        if base is not None:
+        if base is not None and not _RE_ABSOLUTE_HTTP.match(url):
             url = urljoin(_RE_TAB_NEWLINE.sub("", base).strip(), url)
         parts = urlsplit(url)
         scheme = parts.scheme.lower()

@@ -107,6 +107,7 @@ def test_the_daily_loop_from_the_command_line(served_config: Path, env: dict[str
         "not_modified": 0,
         "failed": 0,
         "new_items": ingest["new_items"],
+        "skipped": 0,
     }  # type: ignore[index]
     items = last_json(goodwill("items", *cfg, "--limit", "5", env=env))
     assert isinstance(items, list) and len(items) == 5

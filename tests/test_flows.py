@@ -48,7 +48,7 @@ def test_cycle_flow_runs_the_whole_loop_and_leaves_artifacts(
     keys = anyio.run(artifact_keys)
     brand = load_config(served_config).brand.name  # "Test Studio 1a2b3c4d"
     slug = brand.lower().replace(" ", "-")
-    assert {f"{slug}-new-items", f"{slug}-queue"} <= keys
+    assert {f"{slug}-new-items", f"{slug}-queue", f"{slug}-source-health"} <= keys
 
 
 def test_invalid_config_fails_the_run_fast_with_the_file_and_line(

@@ -7,6 +7,10 @@ send next time) or a ``FetchError`` with a short reason. One feed failing never 
 Limits, per feed: ``timeout`` seconds from the first byte sent to the last byte read (a server
 dripping one byte a second fails), ``max_bytes`` of *decoded* body (a gzip bomb stops there),
 ``max_redirects`` hops (loops are named as such), http and https only.
+
+Politeness: at most ``limit_per_host`` connections per host; a host that answers 429 (or 503
+with ``Retry-After``) is asked nothing more in this run: its other feeds come back as deferred
+``FetchError``s carrying the time the host named (``retry_at``, capped at a day).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import asyncio
 import socket
 import ssl
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from urllib.parse import urljoin, urlsplit
 
@@ -38,6 +44,10 @@ ACCEPT = (
 )
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHUNK_BYTES = 64 * 1024
+#: A 429 without Retry-After: wait this long before asking that host again.
+DEFAULT_RETRY_AFTER = timedelta(hours=1)
+#: Never wait longer than this, whatever the server says.
+MAX_RETRY_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +74,12 @@ class RetrievedFeed:
     etag: str | None
     last_modified: str | None
     content_type: str | None
+    #: Where the feed now lives when every redirect on the way was permanent (301/308).
+    moved_to: str | None = None
 
     @property
     def not_modified(self) -> bool:
-        return self.status == 304 and self.body is None
+        return self.status == 304
 
 
 OnDone = Callable[[FeedRequest, "RetrievedFeed | FetchError"], None]
@@ -87,6 +99,28 @@ def _status_text(status: int, reason: str | None) -> str:
     except ValueError:
         phrase = (reason or "").strip()
     return f"HTTP {status} {phrase}".rstrip()
+
+
+def retry_after(value: str | None, now: datetime, default: timedelta | None) -> datetime | None:
+    """The time a ``Retry-After`` header names (seconds or an HTTP date), capped at a day."""
+    delay: timedelta | None = None
+    text = (value or "").strip()
+    if text.isdigit():
+        delay = timedelta(seconds=min(int(text), int(MAX_RETRY_AFTER.total_seconds())))
+    elif text:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            delay = max(when - now, timedelta(0))
+    if delay is None:
+        delay = default
+    if delay is None:
+        return None
+    return now + min(delay, MAX_RETRY_AFTER)
 
 
 def _check_http_url(url: str) -> None:
@@ -173,6 +207,7 @@ async def _fetch_one(
         headers["If-Modified-Since"] = request.last_modified
     url = request.url
     seen = {url}
+    permanent = True
     for _hop in range(max_redirects + 1):
         _check_http_url(url)
         async with session.get(url, headers=headers, allow_redirects=False) as response:
@@ -182,6 +217,7 @@ async def _fetch_one(
                 if not location:
                     raise FetchError(f"{_status_text(status, response.reason)} without a Location")
                 url = urljoin(url, location.strip())
+                permanent = permanent and status in (301, 308)
                 if url in seen:
                     raise FetchError("redirect loop")
                 seen.add(url)
@@ -197,6 +233,15 @@ async def _fetch_one(
                     etag=etag or request.etag,
                     last_modified=last_modified or request.last_modified,
                     content_type=response.headers.get("Content-Type"),
+                    moved_to=url if permanent and url != request.url else None,
+                )
+            if status == 429 or (status == 503 and "Retry-After" in response.headers):
+                default = DEFAULT_RETRY_AFTER if status == 429 else None
+                raise FetchError(
+                    _status_text(status, response.reason),
+                    retry_at=retry_after(
+                        response.headers.get("Retry-After"), datetime.now(UTC), default
+                    ),
                 )
             if not 200 <= status < 300:
                 raise FetchError(_status_text(status, response.reason))
@@ -209,6 +254,7 @@ async def _fetch_one(
                 etag=etag,
                 last_modified=last_modified,
                 content_type=response.headers.get("Content-Type"),
+                moved_to=url if permanent and url != request.url else None,
             )
     raise FetchError(f"too many redirects (more than {max_redirects})")
 
@@ -223,13 +269,16 @@ async def fetch_all(
     max_redirects: int = 5,
     user_agent: str = DEFAULT_USER_AGENT,
     on_done: OnDone | None = None,
+    release_bodies: bool = False,
 ) -> list[RetrievedFeed | FetchError]:
     """Fetch every request; results come back in the order of ``requests``.
 
     At most ``concurrency`` requests run at once, ``limit_per_host`` per host. ``timeout`` starts
     when a request gets its turn (not while it waits for one) and covers connecting, redirects
     and the whole body. ``on_done(request, result)`` is called as each feed finishes, in
-    completion order (for a progress bar); an exception it raises propagates.
+    completion order (for a progress bar, or to parse while other feeds download); an exception
+    it raises propagates. With ``release_bodies`` the returned results drop their bodies once
+    ``on_done`` has seen them, so a caller that consumes bodies there holds one at a time.
     Failures are returned as ``FetchError`` values, never raised.
     """
     if concurrency < 1 or limit_per_host < 1:
@@ -239,6 +288,8 @@ async def fetch_all(
     results: list[RetrievedFeed | FetchError | None] = [None] * len(requests)
     overall = asyncio.Semaphore(concurrency)
     per_host: dict[str, asyncio.Semaphore] = {}
+    # Hosts that said "too many requests" in this run, and until when.
+    host_busy: dict[str, tuple[str, datetime | None]] = {}
 
     connector = aiohttp.TCPConnector(
         limit=concurrency, limit_per_host=limit_per_host, ttl_dns_cache=300
@@ -264,19 +315,29 @@ async def fetch_all(
         # that requests to other hosts could use.
         async with host_limit, overall:
             result: RetrievedFeed | FetchError
+            busy = host_busy.get(host)
             try:
+                if busy is not None:
+                    reason, until = busy
+                    raise FetchError(
+                        f"not asked: the host answered {reason}", retry_at=until, deferred=True
+                    )
                 async with asyncio.timeout(timeout):
                     result = await _fetch_one(
                         session, request, max_bytes=max_bytes, max_redirects=max_redirects
                     )
             except FetchError as exc:
+                if exc.retry_at is not None and not exc.deferred:
+                    host_busy.setdefault(host, (exc.message, exc.retry_at))
                 result = exc
             except Exception as exc:  # any network failure is this feed's, never the batch's
                 result = FetchError(_describe(exc, timeout))
                 result.__cause__ = exc
-        results[index] = result
         if on_done is not None:
             on_done(request, result)
+            if release_bodies and isinstance(result, RetrievedFeed) and result.body is not None:
+                result = replace(result, body=None)
+        results[index] = result
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -301,6 +362,7 @@ def fetch_feeds(
     max_redirects: int = 5,
     user_agent: str = DEFAULT_USER_AGENT,
     on_done: OnDone | None = None,
+    release_bodies: bool = False,
 ) -> list[RetrievedFeed | FetchError]:
     """``fetch_all`` for synchronous callers (runs its own event loop; not from async code)."""
     return asyncio.run(
@@ -313,5 +375,6 @@ def fetch_feeds(
             max_redirects=max_redirects,
             user_agent=user_agent,
             on_done=on_done,
+            release_bodies=release_bodies,
         )
     )

@@ -80,6 +80,7 @@ sources = Table(
     Column("last_error", Text),
     Column("failures", Integer, nullable=False, default=0),
     Column("next_fetch_at", UTCDateTime),
+    Column("moved_to", Text),
     UniqueConstraint("brand", "name"),
 )
 
@@ -101,6 +102,7 @@ items = Table(
     UniqueConstraint("brand", "url"),
     Index(None, "brand", "title_key"),
     Index(None, "brand", "fetched_at"),
+    Index(None, "brand", "published_at"),
 )
 
 posts = Table(

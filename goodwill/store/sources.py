@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from goodwill.store.schema import sources
 
 if TYPE_CHECKING:
     from goodwill.store import Store
 
-__all__ = ["SourceState", "SourceStore"]
+__all__ = ["DEAD_AFTER", "DEAD_AFTER_FAILURES", "SourceState", "SourceStore"]
+
+#: A source failing this many times in a row, and for this long, is reported dead.
+DEAD_AFTER_FAILURES = 5
+DEAD_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,17 @@ class SourceState:
     last_error: str | None = None
     failures: int = 0
     next_fetch_at: datetime | None = None
+    moved_to: str | None = None  # where every redirect was permanent (301/308) last time
+
+    def health(self, now: datetime) -> str:
+        """``ok``, ``failing`` (a few failures in a row) or ``dead`` (failing for a day or
+        more, or never fetched successfully after repeated tries)."""
+        if self.failures == 0:
+            return "ok" if self.last_status is not None else "new"
+        since = self.last_success_at
+        if self.failures >= DEAD_AFTER_FAILURES and (since is None or now - since >= DEAD_AFTER):
+            return "dead"
+        return "failing"
 
 
 class SourceStore:
@@ -48,20 +63,26 @@ class SourceStore:
         if not states:
             return
         brand = self._store.brand
+        fields = SourceState.__slots__
         with self._store.begin() as conn:
-            existing = {
-                name: id_
-                for id_, name in conn.execute(
-                    select(sources.c.id, sources.c.name).where(sources.c.brand == brand)
+            existing = set(conn.scalars(select(sources.c.name).where(sources.c.brand == brand)))
+            updates = [
+                {"b_brand": brand, "b_name": s.name, **{k: getattr(s, k) for k in fields}}
+                for s in states
+                if s.name in existing
+            ]
+            inserts = [
+                {"brand": brand, **{k: getattr(s, k) for k in fields}}
+                for s in states
+                if s.name not in existing
+            ]
+            if updates:
+                conn.execute(
+                    sources.update()
+                    .where(sources.c.brand == bindparam("b_brand"))
+                    .where(sources.c.name == bindparam("b_name"))
+                    .values({k: bindparam(k) for k in fields if k != "name"}),
+                    updates,
                 )
-            }
-            for state in states:
-                values = {k: getattr(state, k) for k in SourceState.__slots__}
-                if state.name in existing:
-                    conn.execute(
-                        sources.update()
-                        .where(sources.c.id == existing[state.name])
-                        .values(**values)
-                    )
-                else:
-                    conn.execute(sources.insert().values(brand=brand, **values))
+            if inserts:
+                conn.execute(sources.insert(), inserts)

@@ -1,0 +1,272 @@
+"""Ingest benchmark: Goodwill vs reader vs a sequential feedparser loop, same server, same run.
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python -m benchmarks.ingest_bench                  # 1000 feeds x 50 items, 100 ms
+    .venv/bin/python -m benchmarks.ingest_bench --feeds 200 --items 20 --skip sequential
+
+A local aiohttp feed server (``benchmarks/feedserver.py``) runs in its own process. Each
+contender runs in a fresh child process (so its peak RSS is its own) and does two passes: the
+first fetches and stores everything, the second finds every feed unchanged (HTTP 304).
+
+* goodwill: ``goodwill.ingest.ingest`` (fetch, parse, normalise, dedupe, store) into a real SQLite
+  file, exactly what ``goodwill ingest --no-prefect`` runs.
+* reader: ``reader.make_reader(db).update_feeds(workers=N)`` (feedparser inside, SQLite).
+* floor: a bare aiohttp + fastfeedparser loop, nothing normalised or stored (the practical floor).
+* sequential: ``feedparser.parse(url, etag=, modified=)`` one feed after another, nothing stored
+  (what feediverse and feed2toot do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENDERS = ["goodwill", "floor", "reader", "sequential"]
+
+
+def _usage() -> tuple[float, float]:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+
+
+def _timed(fn: Any) -> dict[str, float]:
+    cpu0, _ = _usage()
+    t0 = time.perf_counter()
+    items = fn()
+    wall = time.perf_counter() - t0
+    cpu1, rss = _usage()
+    return {"wall": wall, "cpu": cpu1 - cpu0, "items": items, "rss_mb": rss}
+
+
+# --- contenders (each runs in its own child process) ------------------------------------------
+
+
+def run_goodwill(urls: list[str], workdir: Path, concurrency: int) -> list[dict[str, float]]:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from goodwill.config import Source, load_config
+    from goodwill.events import RecordingSink
+    from goodwill.ingest import ingest
+    from goodwill.store import Store
+
+    config_dir = workdir / "config"
+    shutil.copytree(ROOT / "config", config_dir)
+    config = load_config(config_dir)
+    config = replace(
+        config,
+        sources=[Source(name=f"feed{i}", url=u) for i, u in enumerate(urls)],
+        policy=config.policy.model_copy(update={"concurrency": concurrency}),
+    )
+    store = Store.open("bench", url=f"sqlite:///{workdir / 'goodwill.db'}")
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    passes = []
+    for _ in range(2):
+        passes.append(_timed(lambda: ingest(config, store, now, RecordingSink()).new_items))
+    failures = ingest(config, store, now, RecordingSink()).failures
+    if failures:
+        print(f"goodwill failures: {list(failures.items())[:3]}", file=sys.stderr)
+    store.close()
+    return passes
+
+
+def run_floor(urls: list[str], concurrency: int) -> list[dict[str, float]]:
+    """The practical floor: aiohttp + fastfeedparser, nothing normalised, nothing stored."""
+    import asyncio
+
+    import aiohttp
+    import fastfeedparser
+
+    validators: dict[str, str] = {}
+
+    async def one_pass() -> int:
+        count = 0
+        sem = asyncio.Semaphore(concurrency)
+        connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=4)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def get(u: str) -> None:
+                nonlocal count
+                headers = {"If-None-Match": validators[u]} if u in validators else {}
+                async with sem, session.get(u, headers=headers) as response:
+                    if response.status == 304:
+                        return
+                    body = await response.read()
+                    validators[u] = response.headers.get("ETag", "")
+                count += len(fastfeedparser.parse(body).entries)
+
+            await asyncio.gather(*(get(u) for u in urls))
+        return count
+
+    return [_timed(lambda: asyncio.run(one_pass())) for _ in range(2)]
+
+
+def run_reader(urls: list[str], workdir: Path, workers: int) -> list[dict[str, float]]:
+    from reader import make_reader
+
+    r = make_reader(str(workdir / "reader.sqlite"))
+    for u in urls:
+        r.add_feed(u)
+    passes = []
+    for _ in range(2):
+        before = r.get_entry_counts().total
+
+        def one() -> int:
+            r.update_feeds(workers=workers, scheduled=False)
+            return r.get_entry_counts().total - before  # noqa: B023
+
+        passes.append(_timed(one))
+    r.close()
+    return passes
+
+
+def run_sequential(urls: list[str], workdir: Path) -> list[dict[str, float]]:
+    import feedparser
+
+    validators: dict[str, tuple[Any, Any]] = {}
+    seen: set[str] = set()
+    passes = []
+    for _ in range(2):
+
+        def one() -> int:
+            new = 0
+            for u in urls:
+                etag, modified = validators.get(u, (None, None))
+                d = feedparser.parse(u, etag=etag, modified=modified)
+                validators[u] = (d.get("etag"), d.get("modified"))
+                for e in d.entries:
+                    key = e.get("id") or e.get("link")
+                    if key and key not in seen:
+                        seen.add(key)
+                        new += 1
+            return new
+
+        passes.append(_timed(one))
+    return passes
+
+
+def _child(args: argparse.Namespace) -> None:
+    urls = json.loads(Path(args.urls_file).read_text())
+    workdir = Path(args.workdir)
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler()
+        profiler.start()
+    if args.child == "goodwill":
+        out = run_goodwill(urls, workdir, args.concurrency)
+    elif args.child == "floor":
+        out = run_floor(urls, args.concurrency)
+    elif args.child == "reader":
+        out = run_reader(urls, workdir, args.workers)
+    else:
+        out = run_sequential(urls, workdir)
+    if profiler is not None:
+        profiler.stop()
+        print(profiler.output_text(unicode=True, show_all=False), file=sys.stderr)
+    print(json.dumps(out))
+
+
+# --- driver -----------------------------------------------------------------------------------
+
+
+def _spawn(name: str, urls_file: Path, workdir: Path, args: argparse.Namespace) -> list[dict]:  # type: ignore[type-arg]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.ingest_bench",
+        "--child",
+        name,
+        "--urls-file",
+        str(urls_file),
+        "--workdir",
+        str(workdir),
+        "--concurrency",
+        str(args.concurrency),
+        "--workers",
+        str(args.workers),
+        *(["--profile"] if args.profile else []),
+    ]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"{name} failed:\n{done.stderr[-3000:]}")
+    if done.stderr.strip():
+        print(done.stderr.strip()[-20000 if args.profile else -500 :], file=sys.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=50, help="items per feed")
+    parser.add_argument("--latency", type=float, default=0.1, help="server latency, seconds")
+    parser.add_argument("--hosts", type=int, default=64, help="loopback addresses to spread over")
+    parser.add_argument("--concurrency", type=int, default=128, help="Goodwill's concurrency")
+    parser.add_argument("--workers", type=int, default=32, help="reader's update_feeds workers")
+    parser.add_argument("--skip", action="append", default=[], choices=CONTENDERS)
+    parser.add_argument("--profile", action="store_true", help="pyinstrument each contender")
+    parser.add_argument("--child", choices=CONTENDERS)
+    parser.add_argument("--urls-file")
+    parser.add_argument("--workdir")
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args)
+        return
+
+    from benchmarks.feedserver import FeedServerProcess
+
+    contenders = [c for c in CONTENDERS if c not in args.skip]
+    print(
+        f"{args.feeds} feeds x {args.items} items, {args.latency * 1000:g} ms latency, "
+        f"{args.hosts} hosts; goodwill concurrency {args.concurrency}, "
+        f"reader workers {args.workers}; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
+    results: dict[str, list[dict[str, float]]] = {}
+    with (
+        FeedServerProcess(args.feeds, args.items, args.latency, args.hosts) as server,
+        tempfile.TemporaryDirectory(prefix="goodwill-bench-") as tmp,
+    ):
+        urls_file = Path(tmp) / "urls.json"
+        urls_file.write_text(json.dumps(server.urls))
+        for name in contenders:
+            workdir = Path(tmp) / name
+            workdir.mkdir()
+            print(f"  running {name} ...", file=sys.stderr, flush=True)
+            results[name] = _spawn(name, urls_file, workdir, args)
+
+    print(
+        f"{'':<12}{'pass':<10}{'wall s':>8}{'CPU s':>8}{'peak RSS MB':>13}"
+        f"{'items':>9}{'items/s':>10}"
+    )
+    for name, passes in results.items():
+        for label, p in zip(("first", "304s"), passes, strict=True):
+            rate = p["items"] / p["wall"] if p["wall"] else 0.0
+            print(
+                f"{name:<12}{label:<10}{p['wall']:>8.2f}{p['cpu']:>8.2f}{p['rss_mb']:>13.0f}"
+                f"{int(p['items']):>9}{rate:>10.0f}"
+            )
+    if "goodwill" in results:
+        g = results["goodwill"]
+        for name in ("floor", "reader", "sequential"):
+            if name in results:
+                o = results[name]
+                print(
+                    f"{name} / goodwill: wall {o[0]['wall'] / g[0]['wall']:.2f}x, "
+                    f"CPU {o[0]['cpu'] / max(g[0]['cpu'], 1e-9):.2f}x; "
+                    f"304 pass wall {o[1]['wall'] / g[1]['wall']:.2f}x"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Same-story detection: the prefix-filtered index finds exactly what comparing every pair
+would find (below its hostile-input budget)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from goodwill.dedupe import MIN_TOKENS, SAME_STORY, StoryIndex, title_key, title_tokens
+
+WORDS = ["lens", "bride", "camera", "light", "studio", "film", "flash", "print", "drone", "iso"]
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+WINDOW = timedelta(days=3)
+
+titles = st.lists(st.sampled_from(WORDS), min_size=1, max_size=9).map(" ".join)
+entries = st.lists(
+    st.tuples(titles, st.sampled_from(["a", "b", "c"]), st.integers(0, 6 * 24)),
+    min_size=1,
+    max_size=60,
+)
+
+
+def brute(
+    source: str, when: datetime, key: str, seen: list[tuple[int, str, datetime, str]]
+) -> set[int]:
+    tokens = title_tokens(key)
+    out = set()
+    for id_, s, w, k in seen:
+        if s == source or abs(w - when) > WINDOW:
+            continue
+        if k == key:
+            out.add(id_)
+            continue
+        other = title_tokens(k)
+        if (
+            len(tokens) >= MIN_TOKENS
+            and len(other) >= MIN_TOKENS
+            and len(tokens & other) / len(tokens | other) >= SAME_STORY
+        ):
+            out.add(id_)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(entries, st.booleans())
+def test_index_matches_brute_force(batch: list[tuple[str, str, int]], use_freq: bool) -> None:
+    keyed = [(title_key(t), s, T0 + timedelta(hours=h)) for t, s, h in batch]
+    freq = Counter(tok for k, _, _ in keyed for tok in title_tokens(k)) if use_freq else None
+    index = StoryIndex(WINDOW, freq)
+    seen: list[tuple[int, str, datetime, str]] = []
+    for i, (key, source, when) in enumerate(keyed):
+        assert set(index.match(source, when, key)) == brute(source, when, key, seen)
+        index.add(i, source, when, key)
+        seen.append((i, source, when, key))
+
+
+def test_same_story_across_sources_only() -> None:
+    index = StoryIndex(WINDOW)
+    index.add(1, "PetaPixel", T0, title_key("Lumora X9 Pro: a 61MP sensor, reviewed"))
+    assert index.match("DPReview", T0, title_key("Lumora X9 Pro — a 61MP Sensor Reviewed")) == [1]
+    assert index.match("PetaPixel", T0, title_key("Lumora X9 Pro a 61MP sensor reviewed")) == []
+    assert index.match("DPReview", T0 + 2 * WINDOW, title_key("Lumora X9 Pro 61MP sensor")) == []
+
+
+def test_title_key_folds_case_accents_and_punctuation() -> None:
+    assert title_key("Café — CRÈME, brûlée!") == "cafe creme brulee"
+    assert title_key("Plain ASCII: Title") == "plain ascii title"
