@@ -100,6 +100,7 @@ def serving(config_dir: Path, env: dict[str, str]) -> Iterator[tuple[str, subpro
     lines: list[str] = []
     proc.lines = lines  # type: ignore[attr-defined]
     ui = None
+    drain: threading.Thread | None = None
     try:
         assert proc.stdout is not None
         for line in proc.stdout:  # blocks until the command prints its address
@@ -120,4 +121,8 @@ def serving(config_dir: Path, env: dict[str, str]) -> Iterator[tuple[str, subpro
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if drain is not None:
+            drain.join(timeout=30)  # the last lines (e.g. "Stopped.") arrive after the exit
+        if proc.stdout is not None:
+            proc.stdout.close()
         proc.output = "".join(lines)  # type: ignore[attr-defined]
