@@ -89,13 +89,17 @@ class PostStore:
 
     def get(self, post_id: int) -> Post:
         with self._store.begin() as conn:
-            row = (
-                conn.execute(
-                    select(posts).where(posts.c.brand == self._store.brand, posts.c.id == post_id)
-                )
-                .mappings()
-                .first()
+            return self._fetch(conn, post_id)
+
+    def _fetch(self, conn: Connection, post_id: int) -> Post:
+        """One of this brand's posts; NotFound names the id."""
+        row = (
+            conn.execute(
+                select(posts).where(posts.c.brand == self._store.brand, posts.c.id == post_id)
             )
+            .mappings()
+            .first()
+        )
         if row is None:
             raise NotFound(f"no post with id {post_id}; `goodwill queue` lists them")
         return _post(row)
@@ -229,18 +233,7 @@ class PostStore:
         changed: list[Post] = []
         with self._store.begin() as conn:
             for post_id in ids:
-                row = (
-                    conn.execute(
-                        select(posts).where(
-                            posts.c.brand == self._store.brand, posts.c.id == post_id
-                        )
-                    )
-                    .mappings()
-                    .first()
-                )
-                if row is None:
-                    raise NotFound(f"no post with id {post_id}; `goodwill queue` lists them")
-                post = _post(row)
+                post = self._fetch(conn, post_id)
                 if post.state == decision:
                     continue
                 if post.state not in allowed:
@@ -311,16 +304,7 @@ class PostStore:
         """
         editable = (PostState.DRAFT, *QUEUED_STATES)
         with self._store.begin() as conn:
-            row = (
-                conn.execute(
-                    select(posts).where(posts.c.brand == self._store.brand, posts.c.id == post_id)
-                )
-                .mappings()
-                .first()
-            )
-            if row is None:
-                raise NotFound(f"no post with id {post_id}; `goodwill queue` lists them")
-            post = _post(row)
+            post = self._fetch(conn, post_id)
             if post.state not in editable:
                 raise GoodwillError(
                     f"post {post_id} is {post.state}; only draft, approved or held posts "
