@@ -24,6 +24,7 @@ from goodwill.errors import (
     AuthFailed,
     ConfigError,
     ConnectorError,
+    Duplicate,
     RateLimited,
     Rejected,
     Transient,
@@ -405,13 +406,14 @@ def _send(
             result,
         )
         return
+    except Duplicate as exc:
+        if exc.existing_id is None:
+            _failed(store, post, now, exc, sink, res, result, channel)
+            return
+        # The network names the post it already has (LinkedIn): this post went out, once.
+        receipt = Receipt(remote_id=exc.existing_id)
     except Rejected as exc:
-        store.posts.finish(
-            post, PostState.FAILED, now, reason=f"{channel.network} refused: {exc.message}"
-        )
-        result.failed += 1
-        result.lines.append(f"{channel.name}: post {post.id} failed: {exc.message}")
-        sink.emit("goodwill.post.failed", res, {"reason": exc.message})
+        _failed(store, post, now, exc, sink, res, result, channel)
         return
     except (UnknownOutcome, ConnectorError) as exc:
         _unknown(store, post, now, exc.message, sink, res, result, channel.name)
@@ -445,6 +447,24 @@ def _send(
             "kind": str(post.kind),
         },
     )
+
+
+def _failed(
+    store: Store,
+    post: Post,
+    now: datetime,
+    exc: Rejected,
+    sink: EventSink,
+    res: dict[str, str],
+    result: PublishResult,
+    channel: Any,
+) -> None:
+    store.posts.finish(
+        post, PostState.FAILED, now, reason=f"{channel.network} refused: {exc.message}"
+    )
+    result.failed += 1
+    result.lines.append(f"{channel.name}: post {post.id} failed: {exc.message}")
+    sink.emit("goodwill.post.failed", res, {"reason": exc.message})
 
 
 def _unknown(

@@ -347,3 +347,22 @@ def test_ratio_rule_holds_for_any_queue_and_any_run_times(
         if post.state == PostState.HELD:
             assert post.reason
     store.close()
+
+
+def test_a_duplicate_naming_the_existing_post_is_recorded_as_published(
+    config: Config, store: Store
+) -> None:
+    """LinkedIn's DUPLICATE_POST names the post it already has: that post went out, once."""
+    from goodwill.errors import Duplicate
+
+    net = FakeNetwork().fail_next("a", Duplicate("DUPLICATE_POST", existing_id="urn:li:share:7"))
+    net.fail_next("b", Duplicate("Status is a duplicate."))
+    [known] = queue_posts(store, "a", "v", MONDAY_9 - timedelta(hours=1))
+    [unnamed] = queue_posts(store, "b", "v", MONDAY_9 - timedelta(hours=1))
+    result = publish_due(
+        config, store, MONDAY_9 + timedelta(minutes=5), RecordingSink(), net.factory
+    )
+    assert store.posts.get(known).state == PostState.PUBLISHED
+    assert store.posts.get(known).remote_id == "urn:li:share:7"
+    assert store.posts.get(unnamed).state == PostState.FAILED
+    assert result.published == 1 and result.failed == 1
