@@ -22,6 +22,9 @@ class OutboxConnector:
 
     network: ClassVar[str] = "outbox"
     max_length: ClassVar[int] = text.limit("facebook")
+    #: The file is ours, written under a lock and fsynced: a post not in it was never written,
+    #: so reconciliation may re-send it rather than ask the owner.
+    lookup_is_authoritative: ClassVar[bool] = True
 
     def __init__(self, path: Path, channel: str, tz: Any = UTC) -> None:
         self.path = path

@@ -19,9 +19,10 @@ from goodwill.config import Config
 from goodwill.errors import Transient, UnknownOutcome
 from goodwill.events import RecordingSink
 from goodwill.models import PostState
-from goodwill.publishing import LEASE, SETTLE, publish_due
+from goodwill.publishing import LEASE, SETTLE, build_outgoing, publish_due
 from goodwill.reconcile import reconcile
 from goodwill.store import Store
+from goodwill.store.posts import Choice
 from tests.fakes import FakeNetwork
 from tests.test_publishing import MONDAY_9, queue_posts, write_config
 
@@ -261,3 +262,34 @@ def test_claims_are_fsynced_on_sqlite(tmp_path: Path) -> None:
 def config_dir_for(config: Config, use_database: str) -> Path:
     """The config folder of ``config``, with the CLI pointed at the test's database."""
     return config.dir
+
+
+def test_outbox_posts_lost_in_a_crash_are_re_sent_once(tmp_path: Path, brand: str) -> None:
+    """The outbox file is authoritative: after a crash the post is found, or written once."""
+    from connectors import connector_for
+
+    config = write_config(tmp_path / "config", brand)
+    store = Store.open(config.brand.name, url=f"sqlite:///{tmp_path / 'g.db'}")
+    [found_id] = queue_posts(store, "a", "v", MONDAY_9 - timedelta(hours=1))
+    [lost_id] = queue_posts(store, "b", "v", MONDAY_9 - timedelta(hours=1))
+    # Both are claimed; "a" reached the file before the crash, "b" did not.
+    for channel in ("a", "b"):
+        store.posts.claim(
+            channel,
+            lambda q, h, t: Choice(q[0], []),
+            slot_at=MONDAY_9,
+            day_start=MONDAY_9 - timedelta(hours=9),
+            attempt_id=f"dead-{channel}",
+            lease_until=MONDAY_9 + timedelta(minutes=1),
+            now=MONDAY_9,
+        )
+    outbox = connector_for(config.channel("a"), config)
+    claimed = store.posts.get(found_id)
+    outbox.publish(build_outgoing(config, store, config.channel("a"), claimed, "dead-a"))
+    later = MONDAY_9 + LEASE + timedelta(minutes=5)
+    reconcile(config, store, later, RecordingSink(), connector_for)
+    assert store.posts.get(found_id).state == PostState.PUBLISHED
+    assert store.posts.get(lost_id).state == PostState.PUBLISHED
+    lines = config.resolve_path("outbox.jsonl").read_text().splitlines()
+    assert sorted(json.loads(x)["post_id"] for x in lines) == sorted([found_id, lost_id])
+    store.close()
