@@ -76,31 +76,20 @@ class StoryIndex:
         self._by_key: dict[str, list[_Entry]] = defaultdict(list)
         self._last: tuple[str, tuple[frozenset[str], list[str]]] | None = None
 
-    def _words(
-        self, key: str, tokens: frozenset[str] | None
-    ) -> tuple[frozenset[str], list[str]]:
+    def _words(self, key: str) -> tuple[frozenset[str], list[str]]:
         """A title's words and its prefix (the last one is remembered: a new title is matched,
-        then added). ``tokens`` is ``title_tokens(key)`` when the caller already has it."""
+        then added)."""
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        if tokens is None:
-            tokens = title_tokens(key)
+        tokens = title_tokens(key)
         freq = self._freq
         ranked = sorted(tokens, key=lambda t: (freq.get(t, 0), t))
         words = (tokens, ranked[: _prefix_length(len(ranked))])
         self._last = (key, words)
         return words
 
-    def add(
-        self,
-        item_id: int,
-        source: str,
-        when: datetime,
-        key: str,
-        tokens: frozenset[str] | None = None,
-    ) -> None:
-        """Index a title; ``tokens``, if given, must be ``title_tokens(key)``."""
-        tokens, prefix = self._words(key, tokens)
+    def add(self, item_id: int, source: str, when: datetime, key: str) -> None:
+        tokens, prefix = self._words(key)
         # A tuple of the words: a third of a frozenset's memory, and intersects as fast.
         entry = (item_id, source, when.timestamp(), tuple(tokens), len(tokens))
         self._by_key[key].append(entry)
@@ -120,12 +109,9 @@ class StoryIndex:
                 else:
                     posting.setdefault(source, []).append(entry)
 
-    def match(
-        self, source: str, when: datetime, key: str, tokens: frozenset[str] | None = None
-    ) -> list[int]:
-        """Ids of stories from other sources within the window that match this title;
-        ``tokens``, if given, must be ``title_tokens(key)``."""
-        tokens, prefix = self._words(key, tokens)
+    def match(self, source: str, when: datetime, key: str) -> list[int]:
+        """Ids of stories from other sources within the window that match this title."""
+        tokens, prefix = self._words(key)
         found: dict[int, None] = {}
         window = self._window_s
         at = when.timestamp()

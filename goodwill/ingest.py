@@ -353,33 +353,30 @@ def _store_new(
     new_ids = set(ids.values())
     stored_titles = [t for t in stored_titles if t.id not in new_ids]
     # Word frequencies over everything the index will hold: the rarest words are probed.
-    # Each title's words are computed once, for the frequencies and for the index.
-    stored_tokens = [title_tokens(t.title_key) for t in stored_titles]
-    fresh_tokens = [title_tokens(i.title_key) for i in fresh]
     frequencies: Counter[str] = Counter()
-    for tokens in stored_tokens:
-        frequencies.update(tokens)
-    for tokens in fresh_tokens:
-        frequencies.update(tokens)
+    for t in stored_titles:
+        frequencies.update(title_tokens(t.title_key))
+    for item in fresh:
+        frequencies.update(title_tokens(item.title_key))
     index = StoryIndex(window, frequencies)
     canonical_of: dict[int, int | None] = {}
     when_of: dict[int, datetime] = {}
     drafted: set[int] = set()
-    for t, tokens in zip(stored_titles, stored_tokens, strict=True):
+    for t in stored_titles:
         when = t.published_at or t.fetched_at
-        index.add(t.id, t.source, when, t.title_key, tokens)
+        index.add(t.id, t.source, when, t.title_key)
         canonical_of[t.id] = t.duplicate_of
         when_of[t.id] = when
         if t.drafted:
             drafted.add(t.id)
 
     links: list[tuple[int, int]] = []
-    for item, tokens in zip(fresh, fresh_tokens, strict=True):
+    for item in fresh:
         item_id = ids.get(item.url)
         if item_id is None:
             continue
         when = item.published_at or now
-        matches = index.match(item.source, when, item.title_key, tokens)
+        matches = index.match(item.source, when, item.title_key)
         roots = {canonical_of.get(m) or m for m in matches}
         if roots:
             root = min(roots, key=lambda r: (when_of[r], r))
@@ -396,6 +393,6 @@ def _store_new(
         else:
             canonical_of[item_id] = None
         when_of[item_id] = when
-        index.add(item_id, item.source, when, item.title_key, tokens)
+        index.add(item_id, item.source, when, item.title_key)
     store.items.link_duplicates(links)
     return len(ids)
