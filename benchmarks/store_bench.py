@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         filled = prefill(store, args.stored, now)
         print(f"pre-filled {store.items.count():,} items in {filled:.1f} s ({url.split(':')[0]})")
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
+        kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the parse worker, once it ends
         profiler = None
         if args.profile:
             from pyinstrument import Profiler
@@ -139,7 +140,9 @@ def main(argv: list[str] | None = None) -> None:
             profiler.stop()
             print(profiler.output_text(unicode=True), file=sys.stderr)
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
+        kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+        cpu += (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
         t1 = time.perf_counter()
         again = ingest(config, store, now, RecordingSink())
         wall2 = time.perf_counter() - t1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
@@ -44,6 +45,16 @@ def title_tokens(key: str) -> frozenset[str]:
     return frozenset(sys.intern(w) for w in key.split() if w not in _STOPWORDS)
 
 
+@functools.cache
+def _longest_other(n: int, i: int) -> int:
+    """The longest title that can still match one of ``n`` words sharing at most ``n - i``."""
+    shared = n - i
+    m = int(shared / SAME_STORY + shared - n) + 1
+    while m > 0 and shared < SAME_STORY * (n + m - shared):
+        m -= 1
+    return m
+
+
 def _prefix_length(n: int) -> int:
     """How many of a title's rarest words must be indexed and probed (prefix filtering)."""
     return n - math.ceil(SAME_STORY * n - 1e-9) + 1
@@ -52,6 +63,8 @@ def _prefix_length(n: int) -> int:
 # (id, source, when as a POSIX timestamp, words, number of words): a tuple, because the inner
 # loop of ``match`` unpacks millions of them and floats compare faster than datetimes.
 _Entry = tuple[int, str, float, tuple[str, ...], int]
+# (words, the same ranked rarest first, the ranked prefix)
+_Words = tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]
 
 
 class StoryIndex:
@@ -74,24 +87,25 @@ class StoryIndex:
         # the short lists of rare words (nearly all of them) stay flat and fast to scan.
         self._by_token: dict[str, list[_Entry] | dict[str, list[_Entry]]] = {}
         self._by_key: dict[str, list[_Entry]] = defaultdict(list)
-        self._last: tuple[str, tuple[frozenset[str], list[str]]] | None = None
+        self._last: tuple[str, _Words] | None = None
 
-    def _words(self, key: str) -> tuple[frozenset[str], list[str]]:
-        """A title's words and its prefix (the last one is remembered: a new title is matched,
-        then added)."""
+    def _words(self, key: str) -> _Words:
+        """A title's words, the same ranked rarest first, and its prefix (the last one is
+        remembered: a new title is matched, then added)."""
         if self._last is not None and self._last[0] == key:
             return self._last[1]
         tokens = title_tokens(key)
         freq = self._freq
-        ranked = sorted(tokens, key=lambda t: (freq.get(t, 0), t))
-        words = (tokens, ranked[: _prefix_length(len(ranked))])
+        ranked = tuple(sorted(tokens, key=lambda t: (freq.get(t, 0), t)))
+        words = (tokens, ranked, ranked[: _prefix_length(len(ranked))])
         self._last = (key, words)
         return words
 
     def add(self, item_id: int, source: str, when: datetime, key: str) -> None:
-        tokens, prefix = self._words(key)
-        # A tuple of the words: a third of a frozenset's memory, and intersects as fast.
-        entry = (item_id, source, when.timestamp(), tuple(tokens), len(tokens))
+        tokens, ranked, prefix = self._words(key)
+        # A tuple of the words: a third of a frozenset's memory, and intersects as fast. In rank
+        # order, so that ``match`` finds a shared word's position in it.
+        entry = (item_id, source, when.timestamp(), ranked, len(tokens))
         self._by_key[key].append(entry)
         if len(tokens) >= MIN_TOKENS:
             by_token = self._by_token
@@ -111,7 +125,7 @@ class StoryIndex:
 
     def match(self, source: str, when: datetime, key: str) -> list[int]:
         """Ids of stories from other sources within the window that match this title."""
-        tokens, prefix = self._words(key)
+        tokens, _, prefix = self._words(key)
         found: dict[int, None] = {}
         window = self._window_s
         at = when.timestamp()
@@ -125,10 +139,18 @@ class StoryIndex:
             low, high = n * SAME_STORY, n / SAME_STORY
             by_token = self._by_token
             budget = MAX_CANDIDATES
-            for token in prefix:
+            # Positional filter (Xiao et al., "Efficient similarity joins for near duplicate
+            # detection", 2008): a title first met through the word ranked i-th here and j-th
+            # there shares no word ranked before it (it would have been met through that one),
+            # so it shares at most 1 + min(n - i - 1, m - j - 1) words. Exact only while every
+            # posting has been read whole: off once the budget truncates one.
+            positional = True
+            for i, token in enumerate(prefix):
                 posting = by_token.get(token)
                 if posting is None:
                     continue
+                # Sharing at most n - i words also bounds the other title's length.
+                top = min(high, _longest_other(n, i)) if positional else high
                 groups = (
                     (posting,)
                     if isinstance(posting, list)
@@ -136,14 +158,22 @@ class StoryIndex:
                 )
                 for group in groups:
                     # Past the budget, only the most recent titles of a list are compared.
-                    entries = group if len(group) <= budget else group[len(group) - budget :]
+                    if len(group) <= budget:
+                        entries = group
+                    else:
+                        entries = group[len(group) - budget :]
+                        positional = False
                     budget -= len(entries)
                     for item_id, other_source, other_at, other, m in entries:
-                        if m < low or m > high or abs(other_at - at) > window:
+                        if m < low or m > top or abs(other_at - at) > window:
                             continue
                         if other_source == source or item_id in seen:
                             continue
                         seen.add(item_id)
+                        if positional:
+                            bound = min(n - i, m - other.index(token))
+                            if bound < SAME_STORY * (n + m - bound):
+                                continue
                         shared = len(tokens.intersection(other))
                         if shared >= SAME_STORY * (n + m - shared):
                             found[item_id] = None

@@ -68,3 +68,42 @@ def test_same_story_across_sources_only() -> None:
 def test_title_key_folds_case_accents_and_punctuation() -> None:
     assert title_key("Café — CRÈME, brûlée!") == "cafe creme brulee"
     assert title_key("Plain ASCII: Title") == "plain ascii title"
+
+
+def test_index_matches_brute_force_on_near_copies() -> None:
+    """Many long titles, a third of them an earlier one with a word changed, added or dropped:
+    matches that hinge on one word, where the length and positional filters prune most."""
+    import random
+
+    rng = random.Random(5)
+    vocab = [f"w{i}" for i in range(40)]
+    weights = [1 / (r + 1) for r in range(len(vocab))]
+    raw: list[list[str]] = []
+    for _ in range(700):
+        if raw and rng.random() < 0.35:
+            words = list(rng.choice(raw))
+            edit = rng.randrange(3)
+            if edit == 0:
+                words[rng.randrange(len(words))] = rng.choice(vocab)
+            elif edit == 1:
+                words.insert(rng.randrange(len(words) + 1), rng.choice(vocab))
+            elif len(words) > 1:
+                words.pop(rng.randrange(len(words)))
+        else:
+            words = rng.choices(vocab, weights=weights, k=rng.randint(3, 14))
+        raw.append(words)
+    keyed = [
+        (title_key(" ".join(w)), rng.choice("abcd"), T0 + timedelta(hours=rng.randint(0, 200)))
+        for w in raw
+    ]
+    freq = Counter(tok for k, _, _ in keyed for tok in title_tokens(k))
+    index = StoryIndex(WINDOW, freq)
+    seen: list[tuple[int, str, datetime, str]] = []
+    matched = 0
+    for i, (key, source, when) in enumerate(keyed):
+        found = set(index.match(source, when, key))
+        assert found == brute(source, when, key, seen)
+        matched += bool(found)
+        index.add(i, source, when, key)
+        seen.append((i, source, when, key))
+    assert matched > 50  # the case really is full of same stories

@@ -1,0 +1,65 @@
+"""Parse and normalise one feed body: what ingest runs off the event loop, in a worker thread or,
+for a large run, in a worker process (this module imports no store, config or Prefect, so that
+process starts quickly).
+
+Items are returned as plain tuples in ``NewItem``'s field order: they cross the process
+boundary as one pickle per feed, and the parent builds the ``NewItem``s.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from goodwill.dedupe import title_key
+from goodwill.errors import FetchError, ParseError
+from goodwill.feeds import ParsedEntry, parse_feed
+from goodwill.urls import canonical_url
+
+__all__ = ["MAX_SUMMARY", "MAX_TITLE", "ItemFields", "normalise", "parse_and_normalise"]
+
+#: Cap on stored summary length: drafts use a sentence or two, never a whole article.
+MAX_SUMMARY = 2000
+MAX_TITLE = 500
+
+#: (url, title, title_key, source, author, summary, published_at): ``NewItem``'s fields.
+ItemFields = tuple[str, str, str, str, str | None, str, datetime | None]
+
+
+def normalise(
+    entries: list[ParsedEntry], source: str, base_url: str, now: datetime
+) -> list[ItemFields]:
+    out: list[ItemFields] = []
+    for entry in entries:
+        url = canonical_url(entry.link, base=base_url) if entry.link else None
+        if url is None:
+            continue  # no usable http(s) link: nothing to share
+        title = (entry.title or "").strip()[:MAX_TITLE] or url
+        published = entry.published
+        if published is not None and published > now + timedelta(days=1):
+            published = None  # a date in the future is a feed bug, not a reason to jump the queue
+        out.append(
+            (
+                url,
+                title,
+                title_key(title),
+                source,
+                (entry.author or "").strip()[:200] or None,
+                (entry.summary or "")[:MAX_SUMMARY],
+                published,
+            )
+        )
+    return out
+
+
+def parse_and_normalise(
+    body: bytes, url: str, content_type: str | None, source: str, base_url: str, now: datetime
+) -> list[ItemFields] | str:
+    """The feed's items, or the reason it could not be read (a string: it pickles simply, and a
+    parser bug is this feed's failure, never the run's)."""
+    try:
+        feed = parse_feed(body, url=url, content_type=content_type)
+        return normalise(feed.entries, source, base_url, now)
+    except (FetchError, ParseError) as exc:
+        return exc.message
+    except Exception as exc:
+        return f"could not be read ({type(exc).__name__})"

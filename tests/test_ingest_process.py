@@ -1,0 +1,123 @@
+"""Large runs parse in a worker process: same results as the worker thread, in order, with the
+same per-feed failures, and a worker that dies costs no feed its items."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import goodwill.ingest
+from goodwill.config import Config, Source, load_config
+from goodwill.events import RecordingSink
+from goodwill.ingest import PROCESS_MIN_FEEDS, IngestResult, ingest
+from goodwill.store import Store
+from tests.feedserver import FeedServer, Route
+
+NOW = datetime(2026, 11, 2, 12, tzinfo=UTC)
+WORDS = [
+    "lens",
+    "bride",
+    "camera",
+    "light",
+    "studio",
+    "film",
+    "flash",
+    "print",
+    "drone",
+    "portrait",
+    "wedding",
+    "album",
+]
+FEEDS = PROCESS_MIN_FEEDS + 10
+
+
+def _rss(feed: int) -> bytes:
+    items = []
+    for j in range(8):
+        # Every third story is told by the next feed too, an hour later (a same-story duplicate).
+        story = feed - 1 if j % 3 == 0 and feed % 2 == 1 else feed
+        words = [WORDS[(story * 7 + j * 3 + k) % len(WORDS)] for k in range(5)]
+        when = NOW - timedelta(hours=j + (story != feed))
+        items.append(
+            f"<item><title>{' '.join(words)} {story}-{j}</title>"
+            f"<link>https://site{feed}.example/{j}</link>"
+            f"<pubDate>{format_datetime(when)}</pubDate></item>"
+        )
+    return (
+        f"<rss version='2.0'><channel><title>Site {feed}</title>{''.join(items)}</channel></rss>"
+    ).encode()
+
+
+@pytest.fixture
+def config(config_dir: Path) -> Iterator[Config]:
+    with FeedServer() as server:
+        urls = []
+        for i in range(FEEDS):
+            if i == 7:
+                route = Route(body=b"<html><body>not a feed</body></html>")
+            elif i == 8:
+                route = Route(status=500)
+            elif i == 9:
+                route = Route(body=b"")
+            else:
+                route = Route(body=_rss(i), headers={"Content-Type": "application/rss+xml"})
+            urls.append(server.route(f"/feed/{i}.xml", route))
+        base = load_config(config_dir)
+        yield replace(base, sources=[Source(name=f"feed{i}", url=u) for i, u in enumerate(urls)])
+
+
+def _run(config: Config, db: Path, **kwargs: Any) -> tuple[IngestResult, set[tuple[Any, ...]]]:
+    store = Store.open(config.brand.name, url=f"sqlite:///{db}")
+    try:
+        result = ingest(config, store, NOW, RecordingSink(), **kwargs)
+        items = store.items.latest(10_000)
+        url_of = {i.id: i.url for i in items}
+        stored = {
+            (i.url, i.title, i.source, i.published_at, url_of.get(i.duplicate_of or -1))
+            for i in items
+        }
+        return result, stored
+    finally:
+        store.close()
+
+
+def test_worker_process_gives_what_the_worker_thread_gives(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by_process, stored = _run(config, tmp_path / "process.db")
+    monkeypatch.setattr(goodwill.ingest, "PROCESS_MIN_FEEDS", FEEDS + 1)
+    by_thread, expected = _run(config, tmp_path / "thread.db")
+    assert by_process == by_thread
+    assert stored == expected
+    assert by_process.fetched == FEEDS - 3 and by_process.failed == 3
+    assert set(by_process.failures) == {"feed7", "feed8", "feed9"}
+    assert by_process.duplicates > 20  # the duplicates really were linked
+    assert any(dup is not None for *_, dup in stored)
+
+
+def test_a_worker_that_dies_costs_no_feed_its_items(config: Config, tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def kill_the_worker(name: str) -> None:
+        seen.append(name)
+        if len(seen) == 20:
+            children = multiprocessing.active_children()
+            assert children  # the parse process is running
+            for child in children:
+                os.kill(child.pid or 0, signal.SIGKILL)
+
+    killed, stored = _run(config, tmp_path / "killed.db", on_fetched=kill_the_worker)
+    expected_result, expected = _run(config, tmp_path / "whole.db")
+    assert len(seen) == FEEDS
+    assert killed.failures == expected_result.failures
+    assert killed.new_items == expected_result.new_items
+    assert stored == expected
