@@ -73,6 +73,9 @@ class OutboxConnector:
             lines = self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise Transient(f"cannot read outbox {self.path}: {reason}") from None
         for raw in reversed(lines):
             try:
                 record = json.loads(raw)

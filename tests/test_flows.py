@@ -126,8 +126,10 @@ def test_reconcile_flow_leaves_every_unknown_post_with_what_was_checked(
         datetime.now(UTC),
     )
     store.close()
+    # The outbox cannot be read (a folder where the file should be): nothing can be checked.
+    (config_dir / "outbox.jsonl").mkdir()
     result = reconcile_flow(str(config_dir))
-    assert result.unknown == 1  # not in the outbox, and the outbox has no idempotency key
+    assert result.unknown == 1
 
     async def unknown_table() -> list[dict[str, object]]:
         slug = config.brand.name.lower().replace(" ", "-")
@@ -142,4 +144,4 @@ def test_reconcile_flow_leaves_every_unknown_post_with_what_was_checked(
 
     [row] = anyio.run(unknown_table)
     assert row["id"] == post_id
-    assert "not found among outbox's recent posts" in str(row["checked"])
+    assert "could not look on outbox: cannot read outbox" in str(row["checked"])
