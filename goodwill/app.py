@@ -103,20 +103,7 @@ def publish_step(
     connectors: ConnectorFactory | None = None,
     channel: str | None = None,
 ) -> PublishResult:
-    store = open_store(config)
-    try:
-        if channel:
-            config.channel(channel)  # NotFound names the channels
-        return publish_due(
-            config,
-            store,
-            now or now_utc(),
-            sink,
-            connectors or default_connectors(),
-            only_channel=channel,
-        )
-    finally:
-        store.close()
+    return _per_channel(publish_due, config, sink, now, connectors, channel)
 
 
 def reconcile_step(
@@ -130,11 +117,23 @@ def reconcile_step(
     """Settle posts in doubt (crashed or unanswered publishes) without publishing new ones."""
     from goodwill.reconcile import reconcile
 
+    return _per_channel(reconcile, config, sink, now, connectors, channel)
+
+
+def _per_channel(
+    step: Callable[..., PublishResult],
+    config: Config,
+    sink: EventSink,
+    now: datetime | None,
+    connectors: ConnectorFactory | None,
+    channel: str | None,
+) -> PublishResult:
+    """Run a publish-like step over every channel (or one: NotFound names the channels)."""
+    if channel:
+        config.channel(channel)
     store = open_store(config)
     try:
-        if channel:
-            config.channel(channel)
-        return reconcile(
+        return step(
             config,
             store,
             now or now_utc(),

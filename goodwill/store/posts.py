@@ -48,6 +48,33 @@ def _post(row: Any) -> Post:
     return Post(**values)
 
 
+def _move(
+    conn: Connection,
+    post_id: int,
+    condition: Any,
+    from_state: str,
+    to: PostState,
+    now: datetime,
+    reason: str | None,
+    note: str | None,
+    values: dict[str, Any],
+) -> bool:
+    """The one way a post changes state: a conditional update, logged; False if it lost a race."""
+    result = conn.execute(
+        update(posts)
+        .where(posts.c.id == post_id, condition)
+        .values(state=str(to), reason=reason, updated_at=now, **values)
+    )
+    if result.rowcount != 1:
+        return False
+    conn.execute(
+        insert(post_log).values(
+            post_id=post_id, at=now, from_state=from_state, to_state=str(to), note=note
+        )
+    )
+    return True
+
+
 class PostStore:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -262,23 +289,17 @@ class PostStore:
         """Move one post to ``to`` if it is still in ``expect`` (default: its known state)."""
         assert post.id is not None
         expected = [str(s) for s in (expect or (post.state,))]
-        result = conn.execute(
-            update(posts)
-            .where(posts.c.id == post.id, posts.c.state.in_(expected))
-            .values(state=str(to), reason=reason, updated_at=now, **values)
+        return _move(
+            conn,
+            post.id,
+            posts.c.state.in_(expected),
+            str(post.state),
+            to,
+            now,
+            reason,
+            note if note is not None else reason,
+            values,
         )
-        if result.rowcount != 1:
-            return False
-        conn.execute(
-            insert(post_log).values(
-                post_id=post.id,
-                at=now,
-                from_state=str(post.state),
-                to_state=str(to),
-                note=note if note is not None else reason,
-            )
-        )
-        return True
 
     def set_schedule(
         self, plan: dict[int, tuple[datetime | None, str | None]], now: datetime
@@ -526,27 +547,20 @@ class PostStore:
             if to == PostState.UNKNOWN:
                 values.setdefault("checked_at", None)  # not checked since: the next run looks
             values.setdefault("lease_until", None)
-            result = conn.execute(
-                update(posts)
-                .where(
-                    posts.c.id == post.id,
+            return _move(
+                conn,
+                post.id,
+                and_(
                     posts.c.state == str(PostState.PUBLISHING),
                     posts.c.attempt_id == post.attempt_id,
-                )
-                .values(state=str(to), reason=reason, updated_at=now, **values)
+                ),
+                str(PostState.PUBLISHING),
+                to,
+                now,
+                reason,
+                reason if reason is not None else values.get("checked"),
+                values,
             )
-            if result.rowcount != 1:
-                return False
-            conn.execute(
-                insert(post_log).values(
-                    post_id=post.id,
-                    at=now,
-                    from_state=str(PostState.PUBLISHING),
-                    to_state=str(to),
-                    note=reason if reason is not None else values.get("checked"),
-                )
-            )
-            return True
 
     def note(self, post: Post, checked: str, now: datetime) -> bool:
         """Record a reconciliation decision on a claimed post before acting on it."""
