@@ -523,6 +523,10 @@ class Config:
 
         raise NotFound(f"unknown channel {name!r}; channels: {known}")
 
+    def channels_to_run(self, only: str | None = None) -> list[Any]:
+        """Enabled channels, or just the one named ``only`` (the per-channel steps' loop)."""
+        return [c for c in self.channels if c.enabled and (only is None or c.name == only)]
+
     def channel_tz(self, channel: Any) -> ZoneInfo:
         return ZoneInfo(channel.timezone or self.brand.timezone)
 

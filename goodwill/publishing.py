@@ -151,9 +151,7 @@ def publish_due(
 ) -> PublishResult:
     """Publish every post that is due now, on every channel (or one)."""
     result = PublishResult()
-    for channel in config.channels:
-        if not channel.enabled or (only_channel and channel.name != only_channel):
-            continue
+    for channel in config.channels_to_run(only_channel):
         try:
             _publish_channel(config, store, channel, now, sink, connector_for, result)
         except ConfigError as exc:
@@ -560,7 +558,7 @@ def project_queue(config: Config, store: Store, channel: Any, now: datetime) -> 
     for post in slotted:
         assert post.id is not None
         if post.id in schedule:
-            if post.state == PostState.HELD and post.id in holds:
+            if post.id in holds:  # planned later than its turn: say why it waits
                 schedule[post.id] = (schedule[post.id][0], holds[post.id].reason)
             continue
         if post.id in holds:

@@ -76,9 +76,7 @@ def reconcile(
 ) -> PublishResult:
     """Reconcile every channel (or one) without publishing anything new (`goodwill reconcile`)."""
     result = PublishResult()
-    for channel in config.channels:
-        if not channel.enabled or (only_channel and channel.name != only_channel):
-            continue
+    for channel in config.channels_to_run(only_channel):
         paused_until = store.posts.channel_status(channel.name).get("paused_until")
         if paused_until and paused_until > now:
             result.lines.append(f"{channel.name}: paused; reconciled after {paused_until:%H:%M}")
