@@ -413,9 +413,7 @@ def _dry_run(args: argparse.Namespace, out: Output) -> int:
     store = open_store(config)
     now = now_utc()
     shown: list[dict[str, Any]] = []
-    for channel in config.channels:
-        if not channel.enabled or (args.channel and channel.name != args.channel):
-            continue
+    for channel in config.channels_to_run(args.channel):
         queued = store.posts.queued(channel.name)
         due = [p for p in queued if (p.pinned_at or p.scheduled_for or now) <= now]
         for post in due or queued[:1]:
