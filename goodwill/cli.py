@@ -816,10 +816,15 @@ def _serve(config: Any, config_dir: Path, out: Output, ui: str | None) -> int:
         out.line("Stop with Ctrl-C; schedules stay active for the next start.")
         sys.stdout.flush()
 
-    import contextlib
-
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         serve(config_dir, on_ready=ready)
+    except KeyboardInterrupt:
+        pass
+    except SystemExit as exc:
+        # Prefect's runner answers a SIGTERM that arrives before it has fully started with
+        # sys.exit(0): that is a clean stop too.
+        if exc.code not in (0, None):
+            raise
     out.line("Stopped.")
     return EXIT_OK
 
