@@ -45,11 +45,52 @@ def _title(feed: int, item: int) -> str:
     return " ".join(words).capitalize() + suffix
 
 
-def feed_body(feed: int, items: int, base: str, *, now: datetime = _EPOCH) -> bytes:
-    """One generated feed (RSS 2.0 for even numbers, Atom for odd ones)."""
+def _sentence(rng: random.Random) -> str:
+    words = rng.choices(_VOCAB, cum_weights=_CUMULATIVE, k=rng.randint(8, 22))
+    return " ".join(words).capitalize() + "."
+
+
+def _paragraph(rng: random.Random, site: str, sentences: int) -> str:
+    """A paragraph as blogs write them: sentences, an inline link, some emphasis."""
+    parts = [_sentence(rng) for _ in range(sentences)]
+    k = rng.randrange(len(parts))
+    parts[k] = f'<a href="{site}/tag/{rng.choice(_VOCAB)}">{parts[k]}</a>'
+    parts[0] = f"<em>{parts[0]}</em>" if rng.random() < 0.3 else parts[0]
+    return "<p>" + " ".join(parts) + "</p>"
+
+
+def _figure(rng: random.Random, site: str, j: int) -> str:
+    src = f"{site}/wp-content/uploads/2026/11/photo-{j}"
+    return (
+        f'<figure class="wp-block-image size-large"><img loading="lazy" width="1024" '
+        f'height="683" src="{src}-1024x683.jpg" alt="{_sentence(rng)}" '
+        f'srcset="{src}-1024x683.jpg 1024w, {src}-300x200.jpg 300w, {src}-768x512.jpg 768w" '
+        f'sizes="(max-width: 1024px) 100vw, 1024px" /><figcaption>{_sentence(rng)}'
+        "</figcaption></figure>"
+    )
+
+
+def _shape(feed: int) -> tuple[int, bool]:
+    """How much a feed says per item: summary paragraphs, and whether it carries full content.
+    Tuned so the generated feeds match the sizes of ``../shared/corpora/realworld-feeds``
+    (median feed ~1.7 KB per item, mean ~2.5 KB; two feeds in five carry full content)."""
+    return 1 + feed % 3, feed % 5 in (0, 3)
+
+
+def feed_body(
+    feed: int, items: int, base: str, *, now: datetime = _EPOCH, shape: str = "realistic"
+) -> bytes:
+    """One generated feed (RSS 2.0 for even numbers, Atom for odd ones).
+
+    ``shape="realistic"`` writes items the size real feeds have (HTML summaries with links and
+    images, categories, full content in two feeds of five); ``"minimal"`` writes a one-sentence
+    summary and nothing else (session 1's benchmark shape).
+    """
     atom = feed % 2 == 1
     parts: list[str] = []
     site = f"https://site{feed}.example"
+    rich = shape == "realistic"
+    paragraphs, with_content = _shape(feed)
     if atom:
         parts.append(
             '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
@@ -58,28 +99,59 @@ def feed_body(feed: int, items: int, base: str, *, now: datetime = _EPOCH) -> by
         )
     else:
         parts.append(
-            '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+            '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
             f"<title>Site {feed}</title><link>{site}/</link><description>Feed {feed}</description>"
         )
     for j in range(items):
         when = now - timedelta(hours=j, minutes=feed % 60)
         link = f"{site}/posts/{j}?utm_source=rss"
         title = escape(_title(feed, j))
-        summary = escape(
-            f"<p>{title}. A few sentences about the story, as most feeds give: "
-            "what happened, who did it, and why a photographer would care.</p>"
-        )
+        categories = ""
+        content = ""
+        if rich:
+            rng = random.Random(feed * 7_919 + j)
+            html = "".join(_paragraph(rng, site, rng.randint(2, 5)) for _ in range(paragraphs))
+            html += (
+                f'<p>The post <a href="{site}/posts/{j}">{title}</a> appeared first on '
+                f"Site {feed}.</p>"
+            )
+            summary = escape(html)
+            tags = rng.sample(_VOCAB[:200], 3)
+            if with_content:
+                body = _figure(rng, site, j) + "".join(
+                    _paragraph(rng, site, rng.randint(3, 5)) for _ in range(5)
+                )
+                content = body.replace("]]>", "]]]]><![CDATA[>")
+            if atom:
+                categories = "".join(f'<category term="{t}"/>' for t in tags)
+                content = f'<content type="html">{escape(content)}</content>' if content else ""
+            else:
+                categories = "".join(f"<category><![CDATA[{t}]]></category>" for t in tags)
+                if content:
+                    content = f"<content:encoded><![CDATA[{content}]]></content:encoded>"
+        else:
+            summary = escape(
+                f"<p>{title}. A few sentences about the story, as most feeds give: "
+                "what happened, who did it, and why a photographer would care.</p>"
+            )
         if atom:
             parts.append(
                 f'<entry><title>{title}</title><link href="{link}"/><id>{site}/{j}</id>'
                 f"<updated>{when.isoformat()}</updated><author><name>Author {feed}</name></author>"
-                f'<summary type="html">{summary}</summary></entry>'
+                f'{categories}<summary type="html">{summary}</summary>{content}</entry>'
             )
         else:
+            creator = (
+                f"<dc:creator><![CDATA[Author {feed}]]></dc:creator>"
+                if rich
+                else (f"<author>Author {feed}</author>")
+            )
             parts.append(
                 f"<item><title>{title}</title><link>{link}</link><guid>{site}/{j}</guid>"
-                f"<pubDate>{format_datetime(when)}</pubDate><author>Author {feed}</author>"
-                f"<description>{summary}</description></item>"
+                f"<pubDate>{format_datetime(when)}</pubDate>{creator}{categories}"
+                f"<description>{summary}</description>{content}</item>"
             )
     parts.append("</feed>" if atom else "</channel></rss>")
     return "".join(parts).encode()
@@ -90,10 +162,17 @@ def host_of(feed: int, hosts: int) -> str:
     return f"127.0.{n // 250}.{n % 250 + 1}" if n >= 250 else f"127.0.0.{n}"
 
 
-def _serve(n: int, items: int, latency: float, hosts: int, port_q: mp.Queue) -> None:  # type: ignore[type-arg]
+def _serve(
+    n: int,
+    items: int,
+    latency: float,
+    hosts: int,
+    shape: str,
+    port_q: mp.Queue,  # type: ignore[type-arg]
+) -> None:
     from aiohttp import web
 
-    bodies = [feed_body(i, items, "") for i in range(n)]
+    bodies = [feed_body(i, items, "", shape=shape) for i in range(n)]
     etags = [f'"v1-{i}"' for i in range(n)]
     last_modified = format_datetime(_EPOCH, usegmt=True)
 
@@ -124,7 +203,7 @@ def _serve(n: int, items: int, latency: float, hosts: int, port_q: mp.Queue) -> 
         port = first._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         for h in range(2, hosts + 1):
             await web.TCPSite(runner, host_of(h - 1, hosts), port, backlog=1024).start()
-        port_q.put(port)
+        port_q.put((port, sum(map(len, bodies))))
         await asyncio.Event().wait()
 
     asyncio.run(main())
@@ -133,18 +212,21 @@ def _serve(n: int, items: int, latency: float, hosts: int, port_q: mp.Queue) -> 
 class FeedServerProcess:
     """``with FeedServerProcess(n, items, latency) as server: server.urls``"""
 
-    def __init__(self, n: int, items: int, latency: float, hosts: int = 64) -> None:
+    def __init__(
+        self, n: int, items: int, latency: float, hosts: int = 64, shape: str = "realistic"
+    ) -> None:
         self.n, self.items, self.latency, self.hosts = n, items, latency, hosts
         ctx = mp.get_context("spawn")
         self._q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
         self._proc = ctx.Process(
-            target=_serve, args=(n, items, latency, hosts, self._q), daemon=True
+            target=_serve, args=(n, items, latency, hosts, shape, self._q), daemon=True
         )
         self.port = 0
+        self.total_bytes = 0
 
     def __enter__(self) -> FeedServerProcess:
         self._proc.start()
-        self.port = self._q.get(timeout=120)
+        self.port, self.total_bytes = self._q.get(timeout=300)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -218,6 +218,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hosts", type=int, default=64, help="loopback addresses to spread over")
     parser.add_argument("--concurrency", type=int, default=128, help="Goodwill's concurrency")
     parser.add_argument("--workers", type=int, default=32, help="reader's update_feeds workers")
+    parser.add_argument(
+        "--shape",
+        choices=["realistic", "minimal"],
+        default="realistic",
+        help="item size: like the realworld corpus (default), or one-sentence summaries",
+    )
     parser.add_argument("--skip", action="append", default=[], choices=CONTENDERS)
     parser.add_argument("--profile", action="store_true", help="pyinstrument each contender")
     parser.add_argument("--child", choices=CONTENDERS)
@@ -231,16 +237,20 @@ def main(argv: list[str] | None = None) -> None:
     from benchmarks.feedserver import FeedServerProcess
 
     contenders = [c for c in CONTENDERS if c not in args.skip]
-    print(
-        f"{args.feeds} feeds x {args.items} items, {args.latency * 1000:g} ms latency, "
-        f"{args.hosts} hosts; goodwill concurrency {args.concurrency}, "
-        f"reader workers {args.workers}; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
-    )
     results: dict[str, list[dict[str, float]]] = {}
     with (
-        FeedServerProcess(args.feeds, args.items, args.latency, args.hosts) as server,
+        FeedServerProcess(args.feeds, args.items, args.latency, args.hosts, args.shape) as server,
         tempfile.TemporaryDirectory(prefix="goodwill-bench-") as tmp,
     ):
+        per_item = server.total_bytes / (args.feeds * args.items)
+        print(
+            f"{args.feeds} feeds x {args.items} items ({args.shape}: "
+            f"{server.total_bytes / 1e6:.0f} MB, {per_item:,.0f}"
+            f" bytes per item), {args.latency * 1000:g} ms latency, {args.hosts} hosts; "
+            f"goodwill concurrency {args.concurrency}, reader workers {args.workers}; "
+            f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
+            flush=True,
+        )
         urls_file = Path(tmp) / "urls.json"
         urls_file.write_text(json.dumps(server.urls))
         for name in contenders:

@@ -495,8 +495,6 @@ def _channel_warnings(config: Any, only: str | None = None) -> list[str]:
     return warnings
 
 
-
-
 def _preview(text: str, width: int = 70) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"

@@ -9,24 +9,22 @@ body is dropped once parsed.
 
 from __future__ import annotations
 
-import gc
+import contextlib
 import multiprocessing as mp
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from goodwill.config import Config, Source
-from goodwill.dedupe import StoryIndex, title_tokens
 from goodwill.errors import FetchError, ParseError
 from goodwill.events import EventSink, resource
 from goodwill.feeds import FeedRequest, RetrievedFeed, fetch_feeds
 from goodwill.ingest_parse import MAX_SUMMARY, MAX_TITLE, ItemFields, parse_and_normalise
+from goodwill.ingest_store import ItemPipeline
 from goodwill.store import NewItem, SourceState, Store
 
 __all__ = [
@@ -148,11 +146,21 @@ def ingest(
                 last_modified=state.last_modified if same and state else None,
             )
         )
-    outcomes = _fetch_and_parse(config, sources, requests, now, on_fetched)
+    # New items are stored while the rest of the run downloads (see goodwill.ingest_store).
+    pipeline = ItemPipeline(config, store, now)
+    try:
+        outcomes = _fetch_and_parse(config, sources, requests, now, on_fetched, pipeline.put)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            pipeline.finish()
+        raise
+    # Items first, then the sources' validators: if storing fails, the next run must not be
+    # told "304 Not Modified" for feeds whose items were never stored.
+    stored = pipeline.finish()
+    result.new_items, result.duplicates, result.new = stored, pipeline.duplicates, pipeline.new
     results = outcomes.fetched
 
     new_states: list[SourceState] = []
-    candidates: list[NewItem] = []
     for source, fetched, outcome in zip(sources, results, outcomes.parsed, strict=True):
         previous = states.get(source.name) or SourceState(source.name, source.url)
         if previous.url != source.url:
@@ -197,11 +205,8 @@ def ingest(
             continue
         result.fetched += 1
         new_states.append(replace(ok, last_status="ok"))
-        candidates.extend(outcome)
 
     store.sources.save(new_states)
-    with _gc_paused():
-        stored = _store_new(config, store, candidates, now, result)
     if stored:
         sink.emit(
             "goodwill.items.ingested",
@@ -214,7 +219,7 @@ def ingest(
 @dataclass
 class _Fetched:
     fetched: list[RetrievedFeed | FetchError]
-    parsed: list[list[NewItem] | SourceErrorT | None]  # None: not modified
+    parsed: list[int | SourceErrorT | None]  # items handed on, or why not; None: not modified
 
 
 def _fetch_and_parse(
@@ -223,6 +228,7 @@ def _fetch_and_parse(
     requests: list[FeedRequest],
     now: datetime,
     on_fetched: Callable[[str], None] | None,
+    on_items: Callable[[list[NewItem]], None],
 ) -> _Fetched:
     """Fetch every source; parse each body as it arrives, while the others download.
 
@@ -231,7 +237,7 @@ def _fetch_and_parse(
     GIL); below that, on one worker thread (a process costs a fraction of a second to start).
     """
     index_of = {id(r): i for i, r in enumerate(requests)}
-    parsed: list[list[NewItem] | SourceErrorT | None] = [None] * len(sources)
+    parsed: list[int | SourceErrorT | None] = [None] * len(sources)
     # A feed's body is kept until it is parsed (to parse again if the worker process dies), and
     # each result becomes ``NewItem``s as soon as it arrives.
     bodies: dict[int, tuple[bytes, str, str | None, str, str, datetime]] = {}
@@ -246,7 +252,7 @@ def _fetch_and_parse(
         if exc is not None:  # parse_and_normalise never raises: the executor failed this feed
             parsed[i] = ParseError(f"could not be read ({type(exc).__name__})")
         else:
-            parsed[i] = _outcome(future.result())
+            parsed[i] = _hand_on(future.result(), on_items)
 
     executor: Executor
     if len(sources) >= PROCESS_MIN_FEEDS:
@@ -297,12 +303,18 @@ def _fetch_and_parse(
     # Leaving the block waited for every parse, and ``collect`` has seen each.
     if broken:  # the worker died (a crash in C, or killed): find the feed that did it
         for i, outcome in _parse_one_by_one([(i, bodies[i]) for i in sorted(broken)]).items():
-            parsed[i] = _outcome(outcome)
+            parsed[i] = _hand_on(outcome, on_items)
     return _Fetched(fetched, parsed)
 
 
-def _outcome(parsed: list[ItemFields] | str) -> list[NewItem] | ParseError:
-    return ParseError(parsed) if isinstance(parsed, str) else [NewItem(*row) for row in parsed]
+def _hand_on(
+    parsed: list[ItemFields] | str, on_items: Callable[[list[NewItem]], None]
+) -> int | ParseError:
+    """A feed's items go on to be stored; what is kept is their number, or the parse error."""
+    if isinstance(parsed, str):
+        return ParseError(parsed)
+    on_items([NewItem(*row) for row in parsed])
+    return len(parsed)
 
 
 def _parse_one_by_one(
@@ -326,90 +338,3 @@ def _parse_one_by_one(
         if pool is not None:
             pool.shutdown(wait=True)
     return out
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Storing 50,000 items allocates millions of small objects, none of them in reference
-    cycles; the cyclic collector, run again and again over everything alive, cost a tenth of
-    the time (0.25 s of 2.4 s measured). Paused for those seconds only, then runs as usual."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _store_new(
-    config: Config, store: Store, candidates: list[NewItem], now: datetime, result: IngestResult
-) -> int:
-    """Store items not seen before and link same-story duplicates to the earliest source."""
-    unique: dict[str, NewItem] = {}
-    for item in candidates:
-        unique.setdefault(item.url, item)  # the same link twice in one run: keep the first
-    known = store.items.known_urls(unique)
-    fresh = sorted(
-        (i for url, i in unique.items() if url not in known),
-        key=lambda i: (i.published_at or now, i.source),
-    )
-    if not fresh:
-        return 0
-    window = config.policy.dedupe_window
-    earliest = min((i.published_at or now) for i in fresh)
-    # A feed re-listing a years-old article must not load years of titles: look back at most
-    # as far as anything could still be drafted, plus the window. Read before inserting, so
-    # that the new items are not read back.
-    since = max(earliest - window, now - config.policy.max_item_age - 2 * window)
-    stored_titles = store.items.titles_since(since)
-
-    ids = store.items.add(fresh, now)
-    result.new_items = len(ids)
-    result.new = [(i.source, i.title, i.url) for i in fresh if i.url in ids]
-    new_ids = set(ids.values())
-    stored_titles = [t for t in stored_titles if t.id not in new_ids]
-    # Word frequencies over everything the index will hold: the rarest words are probed.
-    frequencies: Counter[str] = Counter()
-    for t in stored_titles:
-        frequencies.update(title_tokens(t.title_key))
-    for item in fresh:
-        frequencies.update(title_tokens(item.title_key))
-    index = StoryIndex(window, frequencies)
-    canonical_of: dict[int, int | None] = {}
-    when_of: dict[int, datetime] = {}
-    drafted: set[int] = set()
-    for t in stored_titles:
-        when = t.published_at or t.fetched_at
-        index.add(t.id, t.source, when, t.title_key)
-        canonical_of[t.id] = t.duplicate_of
-        when_of[t.id] = when
-        if t.drafted:
-            drafted.add(t.id)
-
-    links: list[tuple[int, int]] = []
-    for item in fresh:
-        item_id = ids.get(item.url)
-        if item_id is None:
-            continue
-        when = item.published_at or now
-        matches = index.match(item.source, when, item.title_key)
-        roots = {canonical_of.get(m) or m for m in matches}
-        if roots:
-            root = min(roots, key=lambda r: (when_of[r], r))
-            if when < when_of[root] and root not in drafted:
-                # The new item told the story first: it becomes the one shared and credited.
-                links.extend((r, item_id) for r in roots)
-                for r in roots:
-                    canonical_of[r] = item_id
-                canonical_of[item_id] = None
-            else:
-                links.append((item_id, root))
-                canonical_of[item_id] = root
-                result.duplicates += 1
-        else:
-            canonical_of[item_id] = None
-        when_of[item_id] = when
-        index.add(item_id, item.source, when, item.title_key)
-    store.items.link_duplicates(links)
-    return len(ids)

@@ -121,3 +121,26 @@ def test_a_worker_that_dies_costs_no_feed_its_items(config: Config, tmp_path: Pa
     assert killed.failures == expected_result.failures
     assert killed.new_items == expected_result.new_items
     assert stored == expected
+
+
+def test_storing_in_many_batches_keeps_every_story_once(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large run stores while it fetches, batch by batch in arrival order: the same items as
+    storing everything at the end, and links that keep every story to one root. (These titles
+    are built to be ambiguous, each near-identical to several others, so which root a title
+    joins may depend on arrival order; that no story keeps two roots may not.)"""
+    import goodwill.ingest_store
+    from tests.test_ingest_store import check_links
+
+    whole, expected = _run(config, tmp_path / "whole.db")
+    monkeypatch.setattr(goodwill.ingest_store, "BATCH_ITEMS", 1)  # every feed its own batch
+    batched, stored = _run(config, tmp_path / "batched.db")
+    assert {row[:4] for row in stored} == {row[:4] for row in expected}
+    assert batched.new_items == whole.new_items and sorted(batched.new) == sorted(whole.new)
+    for rows in (stored, expected):
+        check_links(
+            {url: (title, source, when, root) for url, title, source, when, root in rows},
+            window=config.policy.dedupe_window,
+        )
+    assert whole.duplicates > 20 and batched.duplicates > 20

@@ -128,3 +128,85 @@ def test_canonical_url_is_idempotent_and_strips_tracking(
     assert "utm_source" not in once and "fbclid" not in once
     kept = [f"{k}={v}" for k, v in params if k not in ("utm_source", "fbclid")]
     assert once.endswith("?" + "&".join(kept)) if kept else "?" not in once
+
+
+# URL-ish text: the characters that decide which path a URL takes and what it becomes.
+_URL_PIECES = st.lists(
+    st.sampled_from(
+        [
+            "http",
+            "https",
+            "HTTP",
+            "://",
+            "/",
+            "//",
+            "?",
+            "&",
+            "=",
+            "#",
+            ".",
+            "..",
+            ":",
+            "@",
+            "%",
+            "%20",
+            "%zz",
+            " ",
+            "\t",
+            "[",
+            "]",
+            "\\",
+            "a",
+            "B",
+            "0",
+            "-",
+            "_",
+            "~",
+            "é",
+            "xn--",
+            "utm_",
+            "utm_source=x",
+            "fbclid=1",
+            "id=2",
+            "example",
+            "com",
+            ":80",
+            ":443",
+            ":8080",
+            "'",
+            "(",
+            "!",
+            "$",
+            "*",
+            "+",
+            ",",
+            ";",
+            "|",
+            "^",
+            "`",
+            '"',
+            "<",
+            ">",
+            "{",
+            "}",
+            "\u3002",
+        ]
+    ),
+    max_size=14,
+).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_URL_PIECES, st.sampled_from([None, "https://base.example/dir/feed.xml"]))
+def test_fast_path_agrees_with_the_general_one(text: str, base: str | None) -> None:
+    """Most feed links take a regex fast path; it must give exactly what urlsplit gives."""
+    from goodwill.urls import _RE_TAB_NEWLINE, _canonical_url_general
+
+    stripped = _RE_TAB_NEWLINE.sub("", text).strip()
+    expected = _canonical_url_general(stripped, base) if stripped else None
+    assert canonical_url(text, base) == expected
+    for prefix in ("http://", "https://", "http://example.com", "https://a-b.example.org"):
+        url = prefix + text
+        assert canonical_url(url, base) == _canonical_url_general(
+            _RE_TAB_NEWLINE.sub("", url).strip(), base
+        )

@@ -61,9 +61,16 @@ def _item(row: Any) -> Item:
 _INSERT_COLUMNS = "brand, url, title, title_key, source, author, summary, published_at, fetched_at"
 
 
-def _insert(conn: Connection, brand: str, rows: Sequence[NewItem], fetched_at: datetime) -> None:
+def _insert(
+    conn: Connection,
+    brand: str,
+    rows: Sequence[NewItem],
+    fetched_at: datetime,
+    or_ignore: bool = False,
+) -> None:
     """One driver-level executemany: SQLAlchemy's per-value type processing was most of the
-    cost of storing 50,000 items. Dates are stored exactly as ``UTCDateTime`` stores them."""
+    cost of storing 50,000 items. Dates are stored exactly as ``UTCDateTime`` stores them.
+    ``or_ignore`` (SQLite): a row whose URL is stored already is skipped, not an error."""
     dialect = conn.dialect.name
     stamp: Callable[[datetime], object]
     if dialect == "sqlite":
@@ -90,8 +97,9 @@ def _insert(conn: Connection, brand: str, rows: Sequence[NewItem], fetched_at: d
         )
         return
     fetched = stamp(fetched_at)
+    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
     conn.exec_driver_sql(
-        f"INSERT INTO items ({_INSERT_COLUMNS}) VALUES ({', '.join([marks] * 9)})",
+        f"{verb} INTO items ({_INSERT_COLUMNS}) VALUES ({', '.join([marks] * 9)})",
         [
             (
                 brand,
@@ -116,8 +124,38 @@ def _utc(value: datetime) -> datetime:
 
 
 def _sqlite_stamp(value: datetime) -> str:
-    # SQLAlchemy's SQLite DATETIME format, for the naive UTC value UTCDateTime binds.
-    return _utc(value).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # SQLAlchemy's SQLite DATETIME format ("%Y-%m-%d %H:%M:%S.%f"), for the naive UTC value
+    # UTCDateTime binds; isoformat writes the same for years 1000-9999, twice as fast.
+    if value.tzinfo is not UTC:
+        value = _utc(value)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _add_sqlite(
+    conn: Connection, brand: str, new: Sequence[NewItem], fetched_at: datetime
+) -> dict[str, int] | None:
+    """SQLite's fast path: one ``INSERT OR IGNORE`` for all rows, then the new ids read back as
+    the rows past the largest id before (``BEGIN IMMEDIATE`` holds the write lock, so no other
+    writer adds rows meanwhile). ``None``, with nothing inserted, if the count read back is not
+    the count inserted (SQLite reuses rowids past 2**63): the caller's general path is exact."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    before = conn.exec_driver_sql("SELECT max(id) FROM items").scalar() or 0
+    conn.exec_driver_sql("SAVEPOINT items_add")
+    changes = raw.total_changes
+    _insert(conn, brand, new, fetched_at, or_ignore=True)  # the first of a URL twice wins
+    inserted = raw.total_changes - changes
+    found: dict[str, int] = dict(
+        conn.exec_driver_sql(
+            "SELECT url, id FROM items WHERE id > ? AND brand = ?", (before, brand)
+        ).all()
+    )
+    if len(found) != inserted:
+        conn.exec_driver_sql("ROLLBACK TO items_add")
+        conn.exec_driver_sql("RELEASE items_add")
+        return None
+    conn.exec_driver_sql("RELEASE items_add")
+    return found
 
 
 class ItemStore:
@@ -150,6 +188,10 @@ class ItemStore:
         brand = self._store.brand
         inserted: dict[str, int] = {}
         with self._store.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                found = _add_sqlite(conn, brand, new, fetched_at)
+                if found is not None:
+                    return found
             for i in range(0, len(new), _CHUNK):
                 chunk = new[i : i + _CHUNK]
                 present = set(
@@ -178,9 +220,12 @@ class ItemStore:
                     )
         return inserted
 
-    def titles_since(self, since: datetime) -> list[StoredTitle]:
-        """Items published (or fetched, when undated) since ``since``: the dedupe window."""
+    def titles_since(self, since: datetime, before: datetime | None = None) -> list[StoredTitle]:
+        """Items published (or fetched, when undated) since ``since`` (and before ``before``,
+        if given): the dedupe window."""
         brand = self._store.brand
+        when = func.coalesce(items.c.published_at, items.c.fetched_at)
+        upto = [] if before is None else [when < before]
         with self._store.begin() as conn:
             rows = conn.execute(
                 select(
@@ -197,6 +242,7 @@ class ItemStore:
                         items.c.published_at >= since,
                         and_(items.c.published_at.is_(None), items.c.fetched_at >= since),
                     ),
+                    *upto,
                 )
             )
             return [

@@ -1,0 +1,233 @@
+"""Storing a run's new items while the rest of the run is still downloading.
+
+Parsed feeds arrive one by one. Their items wait until ``BATCH_ITEMS`` are pending (or the run
+ends); then one thread stores the batch in one transaction and links same-story duplicates. A
+run of a few feeds is one batch at the end; a run of a thousand feeds stores while it fetches,
+so the store's work hides behind the network's instead of following it.
+
+Same-story links do not depend on how items fall into batches: a story's root is its earliest
+telling (on a tie, the source first in name order) that no draft has used yet. When a later
+batch brings an earlier telling, that one becomes the root and the old root's members follow it.
+"""
+
+from __future__ import annotations
+
+import gc
+import queue
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from goodwill.config import Config
+from goodwill.dedupe import StoryIndex, title_tokens
+from goodwill.store import NewItem, Store
+from goodwill.store.items import StoredTitle
+
+__all__ = ["BATCH_ITEMS", "ItemPipeline"]
+
+#: Items stored per transaction. Large enough that the first batch's words rank the rest
+#: (see ``_Linker``), small enough that storing starts early in a large run.
+BATCH_ITEMS = 5_000
+
+_DONE = object()
+_BEFORE_ALL = (datetime.min.replace(tzinfo=UTC), "")
+
+
+class ItemPipeline:
+    """``put`` items from any thread as feeds are parsed; ``finish`` stores what is left.
+
+    Counts what it stored (``stored``), how many of those are same-story duplicates
+    (``duplicates``) and lists them as ``(source, title, url)`` (``new``). An error while
+    storing is raised by ``finish``; items put after it are dropped (the sources' state is
+    saved as usual, and the next run finds the items again, since nothing marks them seen).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        now: datetime,
+        batch_items: int | None = None,
+    ) -> None:
+        self._store = store
+        self._now = now
+        self._batch_items = batch_items or BATCH_ITEMS
+        self._rank = {s.name: i for i, s in enumerate(config.sources)}
+        self._linker = _Linker(config, store, now)
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._error: BaseException | None = None
+        self._seen: set[str] = set()
+        self.stored = 0
+        self.duplicates = 0
+        self.new: list[tuple[str, str, str]] = []
+
+    def put(self, items: list[NewItem]) -> None:
+        if not items:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="goodwill-store", daemon=True
+                )
+                self._thread.start()
+        self._queue.put(items)
+
+    def finish(self) -> int:
+        """Store what is pending, wait for the thread, and return how many items were stored."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            self._queue.put(_DONE)
+            thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.stored
+
+    def _run(self) -> None:
+        # Storing allocates millions of small objects, none in reference cycles: the cyclic
+        # collector, run again and again over everything alive, cost a tenth of the time.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            pending: list[NewItem] = []
+            while True:
+                got = self._queue.get()
+                if got is not _DONE:
+                    assert isinstance(got, list)
+                    pending.extend(got)
+                if pending and (got is _DONE or len(pending) >= self._batch_items):
+                    batch, pending = pending, []
+                    if self._error is None:
+                        try:
+                            self._store_batch(batch)
+                        except BaseException as exc:  # raised again by finish()
+                            self._error = exc
+                if got is _DONE:
+                    return
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _store_batch(self, batch: list[NewItem]) -> None:
+        now, rank = self._now, self._rank
+        # The same link twice: the source listed first in the config keeps it.
+        unique: dict[str, NewItem] = {}
+        for item in sorted(batch, key=lambda i: rank.get(i.source, len(rank))):
+            if item.url not in self._seen:
+                unique.setdefault(item.url, item)
+        self._seen.update(unique)
+        # Oldest first, so that within a batch the earliest telling is met first.
+        fresh = sorted(unique.values(), key=lambda i: (i.published_at or now, i.source))
+        self._linker.load_window(fresh)  # before inserting: the new items are not read back
+        ids = self._store.items.add(fresh, now)
+        if not ids:
+            return
+        stored = [i for i in fresh if i.url in ids]
+        links, duplicates = self._linker.link(stored, ids)
+        self._store.items.link_duplicates(links)
+        self.stored += len(ids)
+        self.duplicates += duplicates
+        self.new.extend((i.source, i.title, i.url) for i in stored)
+
+
+class _Linker:
+    """Same-story links across the batches of one run and the titles already stored.
+
+    Words are ranked (rarest first, for the index's prefix filter) by their frequencies in the
+    stored window and the first batch; the order is then fixed for the run, as the index needs.
+    A word first seen later counts as rare, which is true of nearly every such word.
+    """
+
+    def __init__(self, config: Config, store: Store, now: datetime) -> None:
+        self._store = store
+        self._now = now
+        self._window = config.policy.dedupe_window
+        # A feed re-listing a years-old article must not load years of titles: look back at
+        # most as far as anything could still be drafted, plus the window.
+        self._floor = now - config.policy.max_item_age - 2 * self._window
+        self._loaded_since: datetime | None = None
+        self._stored_titles: list[StoredTitle] = []
+        self._index: StoryIndex | None = None
+        self._canonical_of: dict[int, int | None] = {}
+        self._members: defaultdict[int, list[int]] = defaultdict(list)
+        self._order: dict[int, tuple[datetime, str]] = {}  # id -> (when, source)
+        self._drafted: set[int] = set()
+        self._this_run: set[int] = set()
+
+    def load_window(self, fresh: list[NewItem]) -> None:
+        """Read the stored titles these items could match, if not read yet."""
+        if not fresh:
+            return
+        earliest = min(i.published_at or self._now for i in fresh)
+        since = max(earliest - self._window, self._floor)
+        if self._loaded_since is not None and since >= self._loaded_since:
+            return
+        titles = self._store.items.titles_since(since, before=self._loaded_since)
+        self._loaded_since = since
+        titles = [t for t in titles if t.id not in self._this_run]
+        if self._index is None:
+            self._stored_titles = titles  # indexed with the first batch, once words are ranked
+        else:
+            self._remember(titles)
+
+    def _remember(self, titles: Iterable[StoredTitle]) -> None:
+        assert self._index is not None
+        for t in titles:
+            when = t.published_at or t.fetched_at
+            self._index.add(t.id, t.source, when, t.title_key)
+            self._canonical_of[t.id] = t.duplicate_of
+            if t.duplicate_of is not None:
+                self._members[t.duplicate_of].append(t.id)
+            self._order[t.id] = (when, t.source)
+            if t.drafted:
+                self._drafted.add(t.id)
+
+    def link(self, stored: list[NewItem], ids: dict[str, int]) -> tuple[list[tuple[int, int]], int]:
+        """Match each new item (oldest first) and return the ``(item, root)`` links to write,
+        and how many of this run's items are now duplicates."""
+        if self._index is None:
+            frequencies: Counter[str] = Counter()
+            for t in self._stored_titles:
+                frequencies.update(title_tokens(t.title_key))
+            for item in stored:
+                frequencies.update(title_tokens(item.title_key))
+            self._index = StoryIndex(self._window, dict(frequencies))
+            self._remember(self._stored_titles)
+            self._stored_titles = []
+        index, canonical_of, order = self._index, self._canonical_of, self._order
+        links: dict[int, int] = {}
+        duplicates = 0
+        for item in stored:
+            item_id = ids[item.url]
+            when = item.published_at or self._now
+            key = (when, item.source)
+            self._this_run.add(item_id)
+            matches = index.match(item.source, when, item.title_key)
+            roots = {canonical_of.get(m) or m for m in matches}
+            if roots:
+                # A root outside the loaded window (older than it) is never displaced.
+                root = min(roots, key=lambda r: (order.get(r, _BEFORE_ALL), r))
+                if key < order.get(root, _BEFORE_ALL) and root not in self._drafted:
+                    # The new item told the story first: it becomes the one shared and
+                    # credited, and every telling of the old roots points at it.
+                    followers = [m for r in roots for m in (r, *self._members.pop(r, ()))]
+                    for m in followers:
+                        if m in self._this_run and canonical_of.get(m) is None:
+                            duplicates += 1  # one of this run's roots is a duplicate now
+                        links[m] = item_id
+                        canonical_of[m] = item_id
+                    self._members[item_id].extend(followers)
+                    canonical_of[item_id] = None
+                else:
+                    links[item_id] = root
+                    canonical_of[item_id] = root
+                    self._members[root].append(item_id)
+                    duplicates += 1
+            else:
+                canonical_of[item_id] = None
+            order[item_id] = key
+            index.add(item_id, item.source, when, item.title_key)
+        return list(links.items()), duplicates
