@@ -7,9 +7,11 @@ import math
 import re
 import sys
 import unicodedata
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 __all__ = ["StoryIndex", "title_key", "title_tokens"]
 
@@ -63,6 +65,10 @@ def _prefix_length(n: int) -> int:
 # (id, source, when as a POSIX timestamp, words, number of words): a tuple, because the inner
 # loop of ``match`` unpacks millions of them and floats compare faster than datetimes.
 _Entry = tuple[int, str, float, tuple[str, ...], int]
+_LENGTH = itemgetter(4)
+_WHEN = itemgetter(2)
+# Posting lists are kept sorted by title length (then by arrival), so that ``match`` reads only
+# the titles whose length allows the similarity.
 # (words, the same ranked rarest first, the ranked prefix)
 _Words = tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]
 
@@ -81,7 +87,12 @@ class StoryIndex:
     def __init__(self, window: timedelta, frequencies: Mapping[str, int] | None = None) -> None:
         self.window = window
         self._window_s = window.total_seconds()
-        self._freq: Mapping[str, int] = frequencies or {}
+        # One fixed order of all words, rarest first: a rank per word, from the frequencies
+        # given; a word they do not know ranks before all known ones (it is rare so far) and
+        # keeps the rank it got when first seen.
+        known = sorted((frequencies or {}).items(), key=lambda wf: (wf[1], wf[0]))
+        self._rank: dict[str, int] = {w: i for i, (w, _) in enumerate(known)}
+        self._next_unknown = -1
         # word -> entries; a word's list longer than _SPLIT becomes source -> entries, so that
         # a feed of twenty thousand near-identical titles costs nothing against itself while
         # the short lists of rare words (nearly all of them) stay flat and fast to scan.
@@ -95,8 +106,12 @@ class StoryIndex:
         if self._last is not None and self._last[0] == key:
             return self._last[1]
         tokens = title_tokens(key)
-        freq = self._freq
-        ranked = tuple(sorted(tokens, key=lambda t: (freq.get(t, 0), t)))
+        rank = self._rank
+        for token in tokens:
+            if token not in rank:
+                rank[token] = self._next_unknown
+                self._next_unknown -= 1
+        ranked = tuple(sorted(tokens, key=rank.__getitem__))
         words = (tokens, ranked, ranked[: _prefix_length(len(ranked))])
         self._last = (key, words)
         return words
@@ -114,14 +129,14 @@ class StoryIndex:
                 if posting is None:
                     by_token[token] = [entry]
                 elif isinstance(posting, list):
-                    posting.append(entry)
+                    insort(posting, entry, key=_LENGTH)
                     if len(posting) > _SPLIT:
                         grouped: dict[str, list[_Entry]] = defaultdict(list)
                         for e in posting:
                             grouped[e[1]].append(e)
                         by_token[token] = dict(grouped)
                 else:
-                    posting.setdefault(source, []).append(entry)
+                    insort(posting.setdefault(source, []), entry, key=_LENGTH)
 
     def match(self, source: str, when: datetime, key: str) -> list[int]:
         """Ids of stories from other sources within the window that match this title."""
@@ -157,15 +172,17 @@ class StoryIndex:
                     else [e for s, e in posting.items() if s != source]
                 )
                 for group in groups:
-                    # Past the budget, only the most recent titles of a list are compared.
-                    if len(group) <= budget:
-                        entries = group
-                    else:
-                        entries = group[len(group) - budget :]
+                    # Only titles of a length that can match: most of a list, skipped unread.
+                    start = bisect_left(group, low, key=_LENGTH)
+                    end = bisect_right(group, top, key=_LENGTH, lo=start)
+                    if end - start <= budget:
+                        entries = group[start:end]
+                    else:  # past the budget, only the most recent titles are compared
+                        entries = sorted(group[start:end], key=_WHEN)[end - start - budget :]
                         positional = False
                     budget -= len(entries)
                     for item_id, other_source, other_at, other, m in entries:
-                        if m < low or m > top or abs(other_at - at) > window:
+                        if abs(other_at - at) > window:
                             continue
                         if other_source == source or item_id in seen:
                             continue

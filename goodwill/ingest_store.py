@@ -29,6 +29,8 @@ __all__ = ["BATCH_ITEMS", "ItemPipeline"]
 #: Items stored per transaction. Large enough that the first batch's words rank the rest
 #: (see ``_Linker``), small enough that storing starts early in a large run.
 BATCH_ITEMS = 5_000
+#: After the first batch, at least this many items go to a transaction (each commit writes).
+_LATER_BATCH_MIN = 500
 
 _DONE = object()
 _BEFORE_ALL = (datetime.min.replace(tzinfo=UTC), "")
@@ -98,7 +100,15 @@ class ItemPipeline:
                 if got is not _DONE:
                     assert isinstance(got, list)
                     pending.extend(got)
-                if pending and (got is _DONE or len(pending) >= self._batch_items):
+                # The first batch waits for BATCH_ITEMS (its words rank all others); after it,
+                # whatever waits is stored whenever the thread would otherwise idle, so that
+                # little is left to store when the last feed arrives.
+                idle = self._linker.started and self._queue.empty()
+                if pending and (
+                    got is _DONE
+                    or len(pending) >= self._batch_items
+                    or (idle and len(pending) >= min(self._batch_items, _LATER_BATCH_MIN))
+                ):
                     batch, pending = pending, []
                     if self._error is None:
                         try:
@@ -156,6 +166,11 @@ class _Linker:
         self._order: dict[int, tuple[datetime, str]] = {}  # id -> (when, source)
         self._drafted: set[int] = set()
         self._this_run: set[int] = set()
+
+    @property
+    def started(self) -> bool:
+        """Whether the first batch is linked (and the words' order fixed)."""
+        return self._index is not None
 
     def load_window(self, fresh: list[NewItem]) -> None:
         """Read the stored titles these items could match, if not read yet."""

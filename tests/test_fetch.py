@@ -298,3 +298,32 @@ def test_empty_request_list() -> None:
 def test_invalid_limits() -> None:
     with pytest.raises(ValueError):
         fetch_feeds([], concurrency=0)
+
+
+def test_admit_is_awaited_with_a_slot_held(server: FeedServer) -> None:
+    """A caller that cannot keep up makes downloads wait in ``admit``; each waits holding its
+    slot, so no more than ``concurrency`` downloads are ever admitted and unfinished."""
+    from tests.feedserver import Route
+
+    urls = [server.route(f"/feed/{i}.xml", Route(body=RSS)) for i in range(12)]
+    admitted_open = 0
+    most = 0
+    finished: list[str] = []
+
+    async def admit() -> None:
+        nonlocal admitted_open, most
+        admitted_open += 1
+        most = max(most, admitted_open)
+        await asyncio.sleep(0)  # a turn for every other task that could pile up here
+
+    def on_done(request: FeedRequest, result: RetrievedFeed | FetchError) -> None:
+        nonlocal admitted_open
+        admitted_open -= 1
+        finished.append(request.url)
+
+    results = fetch_feeds(
+        [FeedRequest(u) for u in urls], concurrency=3, on_done=on_done, admit=admit
+    )
+    assert all(isinstance(r, RetrievedFeed) for r in results)
+    assert sorted(finished) == sorted(urls)
+    assert 1 <= most <= 3

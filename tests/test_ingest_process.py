@@ -144,3 +144,26 @@ def test_storing_in_many_batches_keeps_every_story_once(
             window=config.policy.dedupe_window,
         )
     assert whole.duplicates > 20 and batched.duplicates > 20
+
+
+def test_downloads_wait_for_the_parsers(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for one body in the parse backlog, no more bodies wait for the parsers than
+    downloads can run at once, and nothing is lost to the waiting."""
+    expected_result, expected = _run(config, tmp_path / "free.db")
+    most = 0
+    add = goodwill.ingest._ParseBacklog.add
+
+    def add_and_watch(self: Any, n: int) -> None:
+        nonlocal most
+        add(self, n)
+        most = max(most, self.bytes)
+
+    monkeypatch.setattr(goodwill.ingest._ParseBacklog, "add", add_and_watch)
+    monkeypatch.setattr(goodwill.ingest, "PARSE_BACKLOG_BYTES", 1)
+    tight = replace(config, policy=config.policy.model_copy(update={"concurrency": 4}))
+    result, stored = _run(tight, tmp_path / "tight.db")
+    biggest = max(len(_rss(i)) for i in range(FEEDS))
+    assert 0 < most <= 4 * biggest
+    assert stored == expected and result.new_items == expected_result.new_items

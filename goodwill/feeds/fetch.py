@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -270,6 +270,7 @@ async def fetch_all(
     user_agent: str = DEFAULT_USER_AGENT,
     on_done: OnDone | None = None,
     release_bodies: bool = False,
+    admit: Callable[[], Awaitable[None]] | None = None,
 ) -> list[RetrievedFeed | FetchError]:
     """Fetch every request; results come back in the order of ``requests``.
 
@@ -279,6 +280,8 @@ async def fetch_all(
     completion order (for a progress bar, or to parse while other feeds download); an exception
     it raises propagates. With ``release_bodies`` the returned results drop their bodies once
     ``on_done`` has seen them, so a caller that consumes bodies there holds one at a time.
+    ``admit()``, if given, is awaited before each request takes its turn: a caller that cannot
+    keep up with the bodies makes downloads wait there (the deadline starts after it).
     Failures are returned as ``FetchError`` values, never raised.
     """
     if concurrency < 1 or limit_per_host < 1:
@@ -314,6 +317,8 @@ async def fetch_all(
         # Host first, then the overall slot: a request waiting for a busy host holds no slot
         # that requests to other hosts could use.
         async with host_limit, overall:
+            if admit is not None:  # with its slot: the caller's wait bounds what is in flight
+                await admit()
             result: RetrievedFeed | FetchError
             busy = host_busy.get(host)
             try:
@@ -363,6 +368,7 @@ def fetch_feeds(
     user_agent: str = DEFAULT_USER_AGENT,
     on_done: OnDone | None = None,
     release_bodies: bool = False,
+    admit: Callable[[], Awaitable[None]] | None = None,
 ) -> list[RetrievedFeed | FetchError]:
     """``fetch_all`` for synchronous callers (runs its own event loop; not from async code)."""
     return asyncio.run(
@@ -376,5 +382,6 @@ def fetch_feeds(
             user_agent=user_agent,
             on_done=on_done,
             release_bodies=release_bodies,
+            admit=admit,
         )
     )
