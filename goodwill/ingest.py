@@ -19,13 +19,20 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
+from multiprocessing.context import BaseContext
 from typing import Any
 
 from goodwill.config import Config, Source
 from goodwill.errors import FetchError, ParseError
 from goodwill.events import EventSink, resource
 from goodwill.feeds import FeedRequest, RetrievedFeed, fetch_feeds
-from goodwill.ingest_parse import MAX_SUMMARY, MAX_TITLE, ItemFields, parse_and_normalise
+from goodwill.ingest_parse import (
+    MAX_SUMMARY,
+    MAX_TITLE,
+    ItemFields,
+    parse_and_normalise,
+    ready,
+)
 from goodwill.ingest_store import ItemPipeline
 from goodwill.store import NewItem, SourceState, Store
 
@@ -47,7 +54,7 @@ PROCESS_MIN_FEEDS = 50
 #: in a run, and split in two it stops being the last to finish (3.8 s -> 3.3 s measured).
 PARSE_PROCESSES = 2
 #: Bodies downloaded and not parsed yet, at most (about): beyond it, downloads wait.
-PARSE_BACKLOG_BYTES = 16 * 1024 * 1024
+PARSE_BACKLOG_BYTES = 8 * 1024 * 1024
 #: After the first failure a source waits this long; each further failure doubles it.
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(days=1)
@@ -73,7 +80,8 @@ class IngestResult:
     duplicates: int = 0
     skipped: int = 0  # not due yet (backing off, or the host asked to wait)
     failures: dict[str, str] = field(default_factory=dict)
-    new: list[tuple[str, str, str]] = field(default_factory=list)  # (source, title, url)
+    # (source, title, url) of the first NEW_LISTED new items
+    new: list[tuple[str, str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, int]:
         return {
@@ -268,12 +276,14 @@ def _fetch_and_parse(
 
     executor: Executor
     if len(sources) >= PROCESS_MIN_FEEDS:
-        # "spawn": a fresh interpreter, never a fork of this one (whose threads, aiohttp's
-        # resolver among them, may hold locks a forked child would inherit forever). It starts
-        # with the first body, so a run where every feed answers 304 starts no process.
-        executor = ProcessPoolExecutor(
-            max_workers=PARSE_PROCESSES, mp_context=mp.get_context("spawn")
-        )
+        executor = ProcessPoolExecutor(max_workers=PARSE_PROCESSES, mp_context=_parse_context())
+        # Workers start with the first body, so a run where every feed answers 304 starts
+        # none; when many feeds have no validators (new sources), bodies are sure to come and
+        # the workers start now, while the first requests are on the wire.
+        unvalidated = sum(1 for r in requests if not (r.etag or r.last_modified))
+        if unvalidated >= PROCESS_MIN_FEEDS:
+            for _ in range(PARSE_PROCESSES):
+                executor.submit(ready)
     else:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="goodwill-parse")
 
@@ -322,6 +332,18 @@ def _fetch_and_parse(
         for i, outcome in _parse_one_by_one([(i, bodies[i]) for i in sorted(broken)]).items():
             parsed[i] = _hand_on(outcome, on_items)
     return _Fetched(fetched, parsed)
+
+
+def _parse_context() -> BaseContext:
+    """How parse workers start: never a plain fork of this process, whose threads (aiohttp's
+    resolver, Prefect's) may hold locks a forked child would inherit forever. "forkserver"
+    forks them from a clean server process that has imported the parser once (a worker then
+    starts in milliseconds, and the server serves every later run of a long-lived process);
+    "spawn" where there is no forkserver."""
+    if "forkserver" in mp.get_all_start_methods():
+        mp.set_forkserver_preload(["goodwill.ingest_parse"])
+        return mp.get_context("forkserver")
+    return mp.get_context("spawn")
 
 
 class _ParseBacklog:
@@ -375,7 +397,7 @@ def _parse_one_by_one(
     try:
         for i, job in jobs:
             if pool is None:
-                pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+                pool = ProcessPoolExecutor(max_workers=1, mp_context=_parse_context())
             try:
                 out[i] = pool.submit(parse_and_normalise, *job).result()
             except BrokenProcessPool:

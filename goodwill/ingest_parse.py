@@ -15,7 +15,7 @@ from goodwill.errors import FetchError, ParseError
 from goodwill.feeds import ParsedEntry, parse_feed
 from goodwill.urls import canonical_url
 
-__all__ = ["MAX_SUMMARY", "MAX_TITLE", "ItemFields", "normalise", "parse_and_normalise"]
+__all__ = ["MAX_SUMMARY", "MAX_TITLE", "ItemFields", "normalise", "parse_and_normalise", "ready"]
 
 #: Cap on stored summary length: drafts use a sentence or two, never a whole article.
 MAX_SUMMARY = 2000
@@ -63,3 +63,7 @@ def parse_and_normalise(
         return exc.message
     except Exception as exc:
         return f"could not be read ({type(exc).__name__})"
+
+
+def ready() -> None:
+    """Nothing: submitted to start a worker process before the first body arrives."""

@@ -24,11 +24,13 @@ from goodwill.dedupe import StoryIndex, title_tokens
 from goodwill.store import NewItem, Store
 from goodwill.store.items import StoredTitle
 
-__all__ = ["BATCH_ITEMS", "ItemPipeline"]
+__all__ = ["BATCH_ITEMS", "NEW_LISTED", "ItemPipeline"]
 
 #: Items stored per transaction. Large enough that the first batch's words rank the rest
 #: (see ``_Linker``), small enough that storing starts early in a large run.
 BATCH_ITEMS = 5_000
+#: How many new items a run lists (the others are counted).
+NEW_LISTED = 200
 #: After the first batch, at least this many items go to a transaction (each commit writes).
 _LATER_BATCH_MIN = 500
 
@@ -40,7 +42,8 @@ class ItemPipeline:
     """``put`` items from any thread as feeds are parsed; ``finish`` stores what is left.
 
     Counts what it stored (``stored``), how many of those are same-story duplicates
-    (``duplicates``) and lists them as ``(source, title, url)`` (``new``). An error while
+    (``duplicates``) and lists the first ``NEW_LISTED`` as ``(source, title, url)`` (``new``:
+    a run's report shows a sample, and 50,000 of them would hold 11 MB). An error while
     storing is raised by ``finish``; items put after it are dropped (the sources' state is
     saved as usual, and the next run finds the items again, since nothing marks them seen).
     """
@@ -140,7 +143,8 @@ class ItemPipeline:
         self._store.items.link_duplicates(links)
         self.stored += len(ids)
         self.duplicates += duplicates
-        self.new.extend((i.source, i.title, i.url) for i in stored)
+        room = NEW_LISTED - len(self.new)
+        self.new.extend((i.source, i.title, i.url) for i in stored[:room])
 
 
 class _Linker:

@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import fastfeedparser
-import feedparser
 from lxml import etree
 
 from goodwill.errors import ParseError
@@ -495,6 +494,8 @@ def _run_fastfeedparser(body: bytes) -> Any | None:
 
 
 def _run_feedparser(body: bytes, content_type: str | None) -> Any | None:
+    import feedparser  # only for the few feeds fastfeedparser cannot read: imported then
+
     headers = {"content-type": content_type} if content_type else {}
     try:
         # A stream, never bytes or str: feedparser opens a bytes/str argument as a file name or
