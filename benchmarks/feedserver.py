@@ -83,14 +83,17 @@ def feed_body(
     """One generated feed (RSS 2.0 for even numbers, Atom for odd ones).
 
     ``shape="realistic"`` writes items the size real feeds have (HTML summaries with links and
-    images, categories, full content in two feeds of five); ``"minimal"`` writes a one-sentence
-    summary and nothing else (session 1's benchmark shape).
+    images, categories, full content in two feeds of five); ``"full-content"`` gives every feed
+    the whole article, as photography blogs' WordPress feeds do; ``"minimal"`` writes a
+    one-sentence summary and nothing else (session 1's benchmark shape).
     """
     atom = feed % 2 == 1
     parts: list[str] = []
     site = f"https://site{feed}.example"
-    rich = shape == "realistic"
+    rich = shape in ("realistic", "full-content")
     paragraphs, with_content = _shape(feed)
+    if shape == "full-content":  # every feed a blog's WordPress feed: the whole article
+        with_content = True
     if atom:
         parts.append(
             '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'

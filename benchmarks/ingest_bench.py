@@ -297,9 +297,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=32, help="reader's update_feeds workers")
     parser.add_argument(
         "--shape",
-        choices=["realistic", "minimal"],
+        choices=["realistic", "full-content", "minimal"],
         default="realistic",
-        help="item size: like the realworld corpus (default), or one-sentence summaries",
+        help="item size: like the realworld corpus (default), every feed with full articles "
+        "(photography blogs), or one-sentence summaries",
     )
     parser.add_argument("--skip", action="append", default=[], choices=CONTENDERS)
     parser.add_argument("--profile", action="store_true", help="pyinstrument each contender")
