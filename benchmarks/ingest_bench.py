@@ -60,8 +60,8 @@ def _usage() -> tuple[float, float]:
     return cpu, ru.ru_maxrss / 1024
 
 
-def _tree_pss_mb() -> float:
-    """Proportional set size of this process and all its descendants, in MB: the memory the
+def _tree_pss_mb(root: int) -> float:
+    """Proportional set size of process ``root`` and all its descendants, in MB: the memory a
     contender holds, counting pages its processes share once (RSS would count them in each)."""
     parent: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -70,12 +70,12 @@ def _tree_pss_mb() -> float:
         except OSError:
             continue
         parent[int(stat.parent.name)] = int(fields[1])
-    tree, me = [], os.getpid()
+    tree = []
     for pid in parent:
         p = pid
-        while p and p != me and p in parent:
+        while p and p != root and p in parent:
             p = parent[p]
-        if p == me:
+        if p == root:
             tree.append(pid)
     total_kb = 0
     for pid in tree:
@@ -90,18 +90,24 @@ def _tree_pss_mb() -> float:
 
 
 class _MemorySampler:
-    """The largest ``_tree_pss_mb`` seen, sampled every 200 ms while a pass runs (a sample costs
-    about 5 ms: 2-3% of one core, counted in the contender's CPU)."""
+    """The largest ``_tree_pss_mb(root)`` seen, sampled every 100 ms from the driver process
+    (so that sampling never competes with the contender for its own interpreter)."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: int) -> None:
+        self.root = root
         self.peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def take_peak(self) -> float:
+        """The peak since the last call, and start again."""
+        peak, self.peak = self.peak, 0.0
+        return max(peak, _tree_pss_mb(self.root))
+
     def _run(self) -> None:
         while True:
-            self.peak = max(self.peak, _tree_pss_mb())
-            if self._stop.wait(0.2):
+            self.peak = max(self.peak, _tree_pss_mb(self.root))
+            if self._stop.wait(0.1):
                 return
 
     def __enter__(self) -> _MemorySampler:
@@ -113,20 +119,17 @@ class _MemorySampler:
         self._thread.join()
 
 
+PASS_END = "#pass-end"
+
+
 def _timed(fn: Any) -> dict[str, float]:
     cpu0, _ = _usage()
     t0 = time.perf_counter()
-    with _MemorySampler() as memory:
-        items = fn()
-        wall = time.perf_counter() - t0
+    items = fn()
+    wall = time.perf_counter() - t0
     cpu1, rss = _usage()
-    return {
-        "wall": wall,
-        "cpu": cpu1 - cpu0,
-        "items": items,
-        "rss_mb": rss,
-        "tree_mb": max(memory.peak, 0.0),
-    }
+    print(PASS_END, file=sys.stderr, flush=True)  # the driver reads the memory peak now
+    return {"wall": wall, "cpu": cpu1 - cpu0, "items": items, "rss_mb": rss}
 
 
 # --- contenders (each runs in its own child process) ------------------------------------------
@@ -279,12 +282,29 @@ def _spawn(name: str, urls_file: Path, workdir: Path, args: argparse.Namespace) 
         str(args.workers),
         *(["--profile"] if args.profile else []),
     ]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"{name} failed:\n{done.stderr[-3000:]}")
-    if done.stderr.strip():
-        print(done.stderr.strip()[-20000 if args.profile else -500 :], file=sys.stderr)
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    child = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    peaks: list[float] = []
+    errors: list[str] = []
+    assert child.stderr is not None and child.stdout is not None
+    with _MemorySampler(child.pid) as memory:
+        for line in child.stderr:
+            if line.strip() == PASS_END:
+                peaks.append(memory.take_peak())
+            else:
+                errors.append(line)
+        out = child.stdout.read()
+        child.wait()
+    stderr = "".join(errors)
+    if child.returncode != 0:
+        sys.exit(f"{name} failed:\n{stderr[-3000:]}")
+    if stderr.strip():
+        print(stderr.strip()[-20000 if args.profile else -500 :], file=sys.stderr)
+    passes: list[dict[str, float]] = json.loads(out.strip().splitlines()[-1])
+    for p, peak in zip(passes, peaks, strict=False):
+        p["tree_mb"] = peak
+    return passes
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -350,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
             )
     print(
         "CPU counts every process of a contender; peak RSS is its main process's; all procs is "
-        "the peak sum of PSS over its processes, sampled every 200 ms"
+        "the peak sum of PSS over its processes, sampled every 100 ms"
     )
     if "goodwill" in results:
         g = results["goodwill"]
