@@ -1,9 +1,10 @@
 """Storing a run's new items while the rest of the run is still downloading.
 
-Parsed feeds arrive one by one. Their items wait until ``BATCH_ITEMS`` are pending (or the run
-ends); then one thread stores the batch in one transaction and links same-story duplicates. A
-run of a few feeds is one batch at the end; a run of a thousand feeds stores while it fetches,
-so the store's work hides behind the network's instead of following it.
+Parsed feeds arrive one by one, and one thread stores their items in batches, one transaction
+each, linking same-story duplicates as it goes. The first batch waits for ``BATCH_ITEMS`` items
+(or the end of the run); after it, whatever has arrived is stored whenever the thread would
+otherwise wait. A run of a few feeds is one batch at the end; a run of a thousand feeds stores
+while it fetches, so the store's work hides behind the network's instead of following it.
 
 Same-story links do not depend on how items fall into batches: a story's root is its earliest
 telling (on a tie, the source first in name order) that no draft has used yet. When a later
@@ -44,8 +45,8 @@ class ItemPipeline:
     Counts what it stored (``stored``), how many of those are same-story duplicates
     (``duplicates``) and lists the first ``NEW_LISTED`` as ``(source, title, url)`` (``new``:
     a run's report shows a sample, and 50,000 of them would hold 11 MB). An error while
-    storing is raised by ``finish``; items put after it are dropped (the sources' state is
-    saved as usual, and the next run finds the items again, since nothing marks them seen).
+    storing is raised by ``finish`` and items put after it are dropped: ``ingest`` then saves
+    no source's state, so the next run fetches those feeds again and finds the items.
     """
 
     def __init__(
@@ -64,7 +65,6 @@ class ItemPipeline:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._error: BaseException | None = None
-        self._seen: set[str] = set()
         self.stored = 0
         self.duplicates = 0
         self.new: list[tuple[str, str, str]] = []
@@ -126,12 +126,11 @@ class ItemPipeline:
 
     def _store_batch(self, batch: list[NewItem]) -> None:
         now, rank = self._now, self._rank
-        # The same link twice: the source listed first in the config keeps it.
+        # The same link twice in a batch: the source listed first in the config keeps it (in
+        # two batches: the first stored keeps it, the store ignores the second).
         unique: dict[str, NewItem] = {}
         for item in sorted(batch, key=lambda i: rank.get(i.source, len(rank))):
-            if item.url not in self._seen:
-                unique.setdefault(item.url, item)
-        self._seen.update(unique)
+            unique.setdefault(item.url, item)
         # Oldest first, so that within a batch the earliest telling is met first.
         fresh = sorted(unique.values(), key=lambda i: (i.published_at or now, i.source))
         self._linker.load_window(fresh)  # before inserting: the new items are not read back
