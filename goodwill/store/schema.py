@@ -100,7 +100,6 @@ items = Table(
     Column("duplicate_of", Integer, ForeignKey("items.id")),
     Column("drafted_at", UTCDateTime),
     UniqueConstraint("brand", "url"),
-    Index(None, "brand", "title_key"),
     Index(None, "brand", "fetched_at"),
     Index(None, "brand", "published_at"),
 )
