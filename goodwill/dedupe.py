@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from operator import itemgetter
 
-__all__ = ["StoryIndex", "title_key", "title_tokens"]
+__all__ = ["IndexEntry", "StoryIndex", "title_key", "title_tokens"]
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _STOPWORDS = frozenset(
@@ -67,7 +67,8 @@ def _prefix_length(n: int) -> int:
 
 # (id, source, when as a POSIX timestamp, words, number of words): a tuple, because the inner
 # loop of ``match`` unpacks millions of them and floats compare faster than datetimes.
-_Entry = tuple[int, str, float, tuple[str, ...], int]
+IndexEntry = tuple[int, str, float, tuple[str, ...], int]
+_Entry = IndexEntry
 _LENGTH = itemgetter(4)
 _WHEN = itemgetter(2)
 # Posting lists are kept sorted by title length (then by arrival), so that ``match`` reads only
@@ -118,7 +119,8 @@ class StoryIndex:
         self._last = (key, words)
         return words
 
-    def add(self, item_id: int, source: str, when: datetime, key: str) -> None:
+    def add(self, item_id: int, source: str, when: datetime, key: str) -> IndexEntry:
+        """Index a title; returns its entry ``(id, source, POSIX time, words, word count)``."""
         tokens, ranked, prefix = self._words(key)
         # A tuple of the words: a third of a frozenset's memory, and intersects as fast. In rank
         # order, so that ``match`` finds a shared word's position in it.
@@ -139,6 +141,7 @@ class StoryIndex:
                         by_token[token] = dict(grouped)
                 else:
                     insort(posting.setdefault(source, []), entry, key=_LENGTH)
+        return entry
 
     def match(self, source: str, when: datetime, key: str) -> list[int]:
         """Ids of stories from other sources within the window that match this title."""

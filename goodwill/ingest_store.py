@@ -14,14 +14,15 @@ batch brings an earlier telling, that one becomes the root and the old root's me
 from __future__ import annotations
 
 import gc
+import math
 import queue
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from goodwill.config import Config
-from goodwill.dedupe import StoryIndex, title_tokens
+from goodwill.dedupe import IndexEntry, StoryIndex, title_tokens
 from goodwill.store import NewItem, Store
 from goodwill.store.items import StoredTitle
 
@@ -36,7 +37,6 @@ NEW_LISTED = 200
 _LATER_BATCH_MIN = 500
 
 _DONE = object()
-_BEFORE_ALL = (datetime.min.replace(tzinfo=UTC), "")
 
 
 class ItemPipeline:
@@ -166,7 +166,8 @@ class _Linker:
         self._index: StoryIndex | None = None
         self._canonical_of: dict[int, int | None] = {}
         self._members: defaultdict[int, list[int]] = defaultdict(list)
-        self._order: dict[int, tuple[datetime, str]] = {}  # id -> (when, source)
+        # id -> its index entry (which holds its time and source): no second copy of them.
+        self._entry_of: dict[int, IndexEntry] = {}
         self._drafted: set[int] = set()
         self._this_run: set[int] = set()
 
@@ -195,11 +196,10 @@ class _Linker:
         assert self._index is not None
         for t in titles:
             when = t.published_at or t.fetched_at
-            self._index.add(t.id, t.source, when, t.title_key)
+            self._entry_of[t.id] = self._index.add(t.id, t.source, when, t.title_key)
             self._canonical_of[t.id] = t.duplicate_of
             if t.duplicate_of is not None:
                 self._members[t.duplicate_of].append(t.id)
-            self._order[t.id] = (when, t.source)
             if t.drafted:
                 self._drafted.add(t.id)
 
@@ -215,20 +215,26 @@ class _Linker:
             self._index = StoryIndex(self._window, dict(frequencies))
             self._remember(self._stored_titles)
             self._stored_titles = []
-        index, canonical_of, order = self._index, self._canonical_of, self._order
+        index, canonical_of, entry_of = self._index, self._canonical_of, self._entry_of
+
+        def first(r: int) -> tuple[float, str, int]:
+            """Which telling came first: time, then source name. A root outside the loaded
+            window (older than it) comes before everything and is never displaced."""
+            entry = entry_of.get(r)
+            return (entry[2], entry[1], r) if entry is not None else (-math.inf, "", r)
+
         links: dict[int, int] = {}
         duplicates = 0
         for item in stored:
             item_id = ids[item.url]
             when = item.published_at or self._now
-            key = (when, item.source)
+            key = (when.timestamp(), item.source)
             self._this_run.add(item_id)
             matches = index.match(item.source, when, item.title_key)
             roots = {canonical_of.get(m) or m for m in matches}
             if roots:
-                # A root outside the loaded window (older than it) is never displaced.
-                root = min(roots, key=lambda r: (order.get(r, _BEFORE_ALL), r))
-                if key < order.get(root, _BEFORE_ALL) and root not in self._drafted:
+                root = min(roots, key=first)
+                if key < first(root)[:2] and root not in self._drafted:
                     # The new item told the story first: it becomes the one shared and
                     # credited, and every telling of the old roots points at it.
                     followers = [m for r in roots for m in (r, *self._members.pop(r, ()))]
@@ -246,6 +252,5 @@ class _Linker:
                     duplicates += 1
             else:
                 canonical_of[item_id] = None
-            order[item_id] = key
-            index.add(item_id, item.source, when, item.title_key)
+            entry_of[item_id] = index.add(item_id, item.source, when, item.title_key)
         return list(links.items()), duplicates
