@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
+from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
 from typing import Any
 
@@ -342,6 +343,12 @@ def _parse_context() -> BaseContext:
     "spawn" where there is no forkserver."""
     if "forkserver" in mp.get_all_start_methods():
         mp.set_forkserver_preload(["goodwill.ingest_parse"])
+        try:
+            # Started here rather than at the first body: it needs a socket in a temporary
+            # folder, and a run must not fail half-way because that cannot be made.
+            forkserver.ensure_running()
+        except OSError:
+            return mp.get_context("spawn")
         return mp.get_context("forkserver")
     return mp.get_context("spawn")
 

@@ -170,3 +170,19 @@ def test_downloads_wait_for_the_parsers(
     biggest = max(len(_rss(i)) for i in range(FEEDS))
     assert 0 < most <= 4 * biggest
     assert stored == expected and result.new_items == expected_result.new_items
+
+
+def test_without_a_forkserver_the_workers_are_spawned(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forkserver needs a socket in a temporary folder; where it cannot start, workers are
+    spawned instead and the run gives the same items."""
+    expected_result, expected = _run(config, tmp_path / "forkserver.db")
+
+    def no_socket() -> None:
+        raise PermissionError("Permission denied: '/tmp/pymp-xxxx'")
+
+    monkeypatch.setattr(goodwill.ingest.forkserver, "ensure_running", no_socket)
+    assert goodwill.ingest._parse_context().get_start_method() == "spawn"
+    result, stored = _run(config, tmp_path / "spawned.db")
+    assert stored == expected and result.new_items == expected_result.new_items
