@@ -3,8 +3,9 @@
 One bad source never stops the others: its failure is recorded on the source with the reason,
 and it is asked again after an exponential backoff (``backoff``), capped at a day. A source not
 due yet is skipped and counted. Feeds are parsed as they arrive, while the others are still
-downloading (in a worker process for a large run, on a worker thread for a small one), and each
-body is dropped once parsed.
+downloading (in worker processes for a large run, on a worker thread for a small one), each
+body is dropped once parsed, and new items are stored while the run goes on
+(``goodwill.ingest_store``).
 """
 
 from __future__ import annotations

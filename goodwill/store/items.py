@@ -162,26 +162,13 @@ class ItemStore:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def known_urls(self, urls: Iterable[str]) -> set[str]:
-        """The subset of ``urls`` already stored."""
-        wanted = list(dict.fromkeys(urls))
-        found: set[str] = set()
-        brand = self._store.brand
-        with self._store.begin() as conn:
-            for i in range(0, len(wanted), _CHUNK):
-                chunk = wanted[i : i + _CHUNK]
-                found.update(
-                    conn.scalars(
-                        select(items.c.url).where(items.c.brand == brand, items.c.url.in_(chunk))
-                    )
-                )
-        return found
-
     def add(self, new: Sequence[NewItem], fetched_at: datetime) -> dict[str, int]:
-        """Insert items whose URL is not stored yet; return {url: id} of those inserted.
+        """Insert items whose URL is not stored yet (the first of a URL given twice); return
+        {url: id} of those inserted.
 
-        One transaction; per chunk of 500, one ``SELECT`` of the URLs already present, one
-        ``executemany`` insert and one ``SELECT`` of the new ids.
+        One transaction. On SQLite, one ``INSERT OR IGNORE`` and one read of the new rows (see
+        ``_add_sqlite``); otherwise, per chunk of 500, one ``SELECT`` of the URLs already
+        present, one ``executemany`` insert and one ``SELECT`` of the new ids.
         """
         if not new:
             return {}
