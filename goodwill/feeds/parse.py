@@ -291,6 +291,7 @@ def _http_link(raw: Any, base: str) -> str | None:
 
 _RE_EMAIL = re.compile(r"[^\s@()<>]+@[^\s@()<>]+\.[^\s@()<>]+")
 _RE_AUTHOR_BY = re.compile(r"^by\s+", re.IGNORECASE)
+_RE_PARENTHESISED = re.compile(r"(.*?)\s*\((.*)\)")
 
 
 def _author_name(raw: Any) -> str | None:
@@ -300,14 +301,16 @@ def _author_name(raw: Any) -> str | None:
     text = " ".join(text.split())
     if not text:
         return None
-    parenthesised = re.fullmatch(r"(.*?)\s*\((.*)\)", text)
-    if parenthesised:
-        outside, inside = parenthesised.group(1).strip(), parenthesised.group(2).strip()
-        if _RE_EMAIL.fullmatch(outside):
-            text = inside
-        elif _RE_EMAIL.fullmatch(inside):
-            text = outside
-    text = _RE_EMAIL.sub("", text).strip(" ,;<>()")
+    if "@" in text:  # an e-mail address to drop (most names have none: skip the regexes)
+        parenthesised = _RE_PARENTHESISED.fullmatch(text)
+        if parenthesised:
+            outside, inside = parenthesised.group(1).strip(), parenthesised.group(2).strip()
+            if _RE_EMAIL.fullmatch(outside):
+                text = inside
+            elif _RE_EMAIL.fullmatch(inside):
+                text = outside
+        text = _RE_EMAIL.sub("", text)
+    text = text.strip(" ,;<>()")
     text = _RE_AUTHOR_BY.sub("", text).strip()
     if not text:
         return None
