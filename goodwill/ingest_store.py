@@ -7,8 +7,9 @@ otherwise wait. A run of a few feeds is one batch at the end; a run of a thousan
 while it fetches, so the store's work hides behind the network's instead of following it.
 
 Same-story links do not depend on how items fall into batches: a story's root is its earliest
-telling (on a tie, the source first in name order) that no draft has used yet. When a later
-batch brings an earlier telling, that one becomes the root and the old root's members follow it.
+telling (on a tie, the source first in name order), unless one of its tellings has been
+drafted already, which then stays the root. When a later batch brings an earlier telling of a
+story not drafted yet, that one becomes the root and the old root's members follow it.
 """
 
 from __future__ import annotations
@@ -233,8 +234,11 @@ class _Linker:
             matches = index.match(item.source, when, item.title_key)
             roots = {canonical_of.get(m) or m for m in matches}
             if roots:
-                root = min(roots, key=first)
-                if key < first(root)[:2] and root not in self._drafted:
+                # A story already drafted keeps its drafted telling as the root, however early
+                # the new one is: moving the root would let the story be drafted twice.
+                shared = [r for r in roots if r in self._drafted]
+                root = min(shared or roots, key=first)
+                if not shared and key < first(root)[:2]:
                     # The new item told the story first: it becomes the one shared and
                     # credited, and every telling of the old roots points at it.
                     followers = [m for r in roots for m in (r, *self._members.pop(r, ()))]

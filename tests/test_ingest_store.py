@@ -234,3 +234,35 @@ def test_a_store_failure_is_raised_and_nothing_is_marked_fetched(
             assert result.fetched == len(config.sources) and result.new_items > 30
         finally:
             store.close()
+
+
+def test_a_drafted_story_keeps_its_root_whatever_comes_earlier(tmp_path: Path) -> None:
+    """A new title told earlier than two stored stories it matches, one of them drafted: it
+    joins the drafted one. (Made the root, it would be drafted again: posted twice.)"""
+    words = [f"word{k}" for k in range(11)]
+    a_title, b_title, c_title = " ".join(words[:9]), " ".join(words[2:]), " ".join(words)
+
+    def item(url: str, title: str, source: str, hour: int) -> NewItem:
+        when = NOW.replace(hour=hour)
+        return NewItem(url, title, title_key(title), source, None, "", when)
+
+    store = Store.open("drafted", url=f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        first = ItemPipeline(_config(), store, NOW)
+        first.put([item("https://src01.example/a", a_title, "src01", 10)])
+        first.put([item("https://src02.example/b", b_title, "src02", 9)])
+        first.finish()
+        by_url = {i.url: i for i in store.items.latest(10)}
+        a, b = by_url["https://src01.example/a"], by_url["https://src02.example/b"]
+        assert a.duplicate_of is None and b.duplicate_of is None  # A and B do not match
+        store.items.mark_drafted([a.id], NOW)
+
+        second = ItemPipeline(_config(), store, NOW)
+        second.put([item("https://src03.example/c", c_title, "src03", 8)])
+        second.finish()
+        by_url = {i.url: i for i in store.items.latest(10)}
+    finally:
+        store.close()
+    assert by_url["https://src03.example/c"].duplicate_of == a.id
+    assert by_url["https://src01.example/a"].duplicate_of is None
+    assert by_url["https://src02.example/b"].duplicate_of is None
