@@ -50,7 +50,7 @@ __all__ = [
     "source_health",
 ]
 
-#: From this many sources on, bodies are parsed in a worker process rather than a thread.
+#: From this many sources on, bodies are parsed in worker processes rather than a thread.
 PROCESS_MIN_FEEDS = 50
 #: Worker processes parsing a large run. Two: parsing 1,000 feeds is the longest chain of work
 #: in a run, and split in two it stops being the last to finish (3.8 s -> 3.3 s measured).
@@ -257,7 +257,7 @@ def _fetch_and_parse(
     """
     index_of = {id(r): i for i, r in enumerate(requests)}
     parsed: list[int | SourceErrorT | None] = [None] * len(sources)
-    # A feed's body is kept until it is parsed (to parse again if the worker process dies), and
+    # A feed's body is kept until it is parsed (to parse again if a worker process dies), and
     # each result becomes ``NewItem``s as soon as it arrives.
     bodies: dict[int, tuple[bytes, str, str | None, str, str, datetime]] = {}
     broken: list[int] = []
@@ -311,7 +311,7 @@ def _fetch_and_parse(
             backlog.add(len(fetched.body))
             try:
                 future = executor.submit(parse_and_normalise, *job)
-            except BrokenProcessPool:  # the worker already died: parsed again below
+            except BrokenProcessPool:  # a worker already died: parsed again below
                 backlog.remove(len(fetched.body))
                 broken.append(i)
             else:
@@ -330,7 +330,7 @@ def _fetch_and_parse(
             release_bodies=True,
         )
     # Leaving the block waited for every parse, and ``collect`` has seen each.
-    if broken:  # the worker died (a crash in C, or killed): find the feed that did it
+    if broken:  # a worker died (a crash in C, or killed): find the feed that did it
         for i, outcome in _parse_one_by_one([(i, bodies[i]) for i in sorted(broken)]).items():
             parsed[i] = _hand_on(outcome, on_items)
     return _Fetched(fetched, parsed)

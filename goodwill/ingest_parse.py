@@ -1,6 +1,6 @@
 """Parse and normalise one feed body: what ingest runs off the event loop, in a worker thread or,
-for a large run, in a worker process (this module imports no store, config or Prefect, so that
-process starts quickly).
+for a large run, in worker processes (this module imports no store, config or Prefect, so that
+a forkserver preloads it cheaply and its workers start in milliseconds).
 
 Items are returned as plain tuples in ``NewItem``'s field order: they cross the process
 boundary as one pickle per feed, and the parent builds the ``NewItem``s.
