@@ -62,6 +62,9 @@ BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(days=1)
 
 SourceErrorT = FetchError | ParseError
+# parse_and_normalise's arguments: body, final URL, content type, source, base URL, now, and
+# the digest of the body read last time
+_Job = tuple[bytes, str, str | None, str, str, datetime, str | None]
 
 
 def backoff(failures: int) -> timedelta:
@@ -153,6 +156,7 @@ def ingest(
             if on_fetched is not None:
                 on_fetched(source.name)
     requests = []
+    digests: list[str | None] = []  # of the body read last time
     for source in sources:
         state = states.get(source.name)
         same = state is not None and state.url == source.url
@@ -163,10 +167,13 @@ def ingest(
                 last_modified=state.last_modified if same and state else None,
             )
         )
+        digests.append(state.body_hash if same and state else None)
     # New items are stored while the rest of the run downloads (see goodwill.ingest_store).
     pipeline = ItemPipeline(config, store, now)
     try:
-        outcomes = _fetch_and_parse(config, sources, requests, now, on_fetched, pipeline.put)
+        outcomes = _fetch_and_parse(
+            config, sources, requests, digests, now, on_fetched, pipeline.put
+        )
     except BaseException:
         with contextlib.suppress(Exception):
             pipeline.finish()
@@ -178,7 +185,9 @@ def ingest(
     results = outcomes.fetched
 
     new_states: list[SourceState] = []
-    for source, fetched, outcome in zip(sources, results, outcomes.parsed, strict=True):
+    for source, fetched, outcome, digest in zip(
+        sources, results, outcomes.parsed, outcomes.digests, strict=True
+    ):
         previous = states.get(source.name) or SourceState(source.name, source.url)
         if previous.url != source.url:
             previous = SourceState(source.name, source.url)
@@ -216,12 +225,12 @@ def ingest(
             next_fetch_at=None,
             moved_to=fetched.moved_to,
         )
-        if outcome is None:
+        if outcome is None or outcome is UNCHANGED:  # 304, or the same body as last time
             result.not_modified += 1
             new_states.append(replace(ok, last_status="not_modified"))
             continue
         result.fetched += 1
-        new_states.append(replace(ok, last_status="ok"))
+        new_states.append(replace(ok, last_status="ok", body_hash=digest))
 
     store.sources.save(new_states)
     if stored:
@@ -233,16 +242,26 @@ def ingest(
     return result
 
 
+class _Unchanged:
+    """The body read last time, served again (its digest says so): not parsed again."""
+
+
+UNCHANGED = _Unchanged()
+Outcome = int | SourceErrorT | _Unchanged | None  # items handed on, why not, or nothing new
+
+
 @dataclass
 class _Fetched:
     fetched: list[RetrievedFeed | FetchError]
-    parsed: list[int | SourceErrorT | None]  # items handed on, or why not; None: not modified
+    parsed: list[Outcome]  # None: not modified (304)
+    digests: list[str | None]  # of each body read
 
 
 def _fetch_and_parse(
     config: Config,
     sources: list[Source],
     requests: list[FeedRequest],
+    digests: list[str | None],
     now: datetime,
     on_fetched: Callable[[str], None] | None,
     on_items: Callable[[list[NewItem]], None],
@@ -253,18 +272,20 @@ def _fetch_and_parse(
     processes (the parser's CPU then runs beside the event loop and the store thread instead of
     taking turns with them under the GIL); below that, on one worker thread (a process costs a
     fraction of a second to start). Downloads wait while ``PARSE_BACKLOG_BYTES`` of bodies
-    wait for a parser: memory stays bounded however far the network runs ahead.
+    wait for a parser: memory stays bounded however far the network runs ahead. A body whose
+    digest is ``digests[i]`` (the one read last time) is not parsed again.
     """
     index_of = {id(r): i for i, r in enumerate(requests)}
-    parsed: list[int | SourceErrorT | None] = [None] * len(sources)
+    parsed: list[Outcome] = [None] * len(sources)
+    read: list[str | None] = [None] * len(sources)
     # A feed's body is kept until it is parsed (to parse again if a worker process dies), and
     # each result becomes ``NewItem``s as soon as it arrives.
-    bodies: dict[int, tuple[bytes, str, str | None, str, str, datetime]] = {}
+    bodies: dict[int, _Job] = {}
     broken: list[int] = []
 
     backlog = _ParseBacklog(PARSE_BACKLOG_BYTES)
 
-    def collect(i: int, future: Future[list[ItemFields] | str]) -> None:
+    def collect(i: int, future: Future[tuple[str, list[ItemFields] | None] | str]) -> None:
         exc = future.exception()
         backlog.remove(len(bodies[i][0]))
         if isinstance(exc, BrokenProcessPool):
@@ -274,7 +295,7 @@ def _fetch_and_parse(
         if exc is not None:  # parse_and_normalise never raises: the executor failed this feed
             parsed[i] = ParseError(f"could not be read ({type(exc).__name__})")
         else:
-            parsed[i] = _hand_on(future.result(), on_items)
+            parsed[i], read[i] = _hand_on(future.result(), on_items)
 
     executor: Executor
     if len(sources) >= PROCESS_MIN_FEEDS:
@@ -306,6 +327,7 @@ def _fetch_and_parse(
                 source.name,
                 source.url,
                 now,
+                digests[i],
             )
             bodies[i] = job
             backlog.add(len(fetched.body))
@@ -332,8 +354,8 @@ def _fetch_and_parse(
     # Leaving the block waited for every parse, and ``collect`` has seen each.
     if broken:  # a worker died (a crash in C, or killed): find the feed that did it
         for i, outcome in _parse_one_by_one([(i, bodies[i]) for i in sorted(broken)]).items():
-            parsed[i] = _hand_on(outcome, on_items)
-    return _Fetched(fetched, parsed)
+            parsed[i], read[i] = _hand_on(outcome, on_items)
+    return _Fetched(fetched, parsed, read)
 
 
 def _parse_context() -> BaseContext:
@@ -386,21 +408,26 @@ class _ParseBacklog:
 
 
 def _hand_on(
-    parsed: list[ItemFields] | str, on_items: Callable[[list[NewItem]], None]
-) -> int | ParseError:
-    """A feed's items go on to be stored; what is kept is their number, or the parse error."""
+    parsed: tuple[str, list[ItemFields] | None] | str,
+    on_items: Callable[[list[NewItem]], None],
+) -> tuple[Outcome, str | None]:
+    """A feed's items go on to be stored; what is kept is their number (or the parse error, or
+    that the body was unchanged) and the body's digest."""
     if isinstance(parsed, str):
-        return ParseError(parsed)
-    on_items([NewItem(*row) for row in parsed])
-    return len(parsed)
+        return ParseError(parsed), None
+    digest, rows = parsed
+    if rows is None:
+        return UNCHANGED, digest
+    on_items([NewItem(*row) for row in rows])
+    return len(rows), digest
 
 
 def _parse_one_by_one(
-    jobs: list[tuple[int, tuple[bytes, str, str | None, str, str, datetime]]],
-) -> dict[int, list[ItemFields] | str]:
+    jobs: list[tuple[int, _Job]],
+) -> dict[int, tuple[str, list[ItemFields] | None] | str]:
     """Parse each feed in a fresh worker process; a feed that kills it again is that feed's
     failure, and the next one gets a new process."""
-    out: dict[int, list[ItemFields] | str] = {}
+    out: dict[int, tuple[str, list[ItemFields] | None] | str] = {}
     pool: ProcessPoolExecutor | None = None
     try:
         for i, job in jobs:

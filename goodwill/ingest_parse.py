@@ -8,6 +8,7 @@ boundary as one pickle per feed, and the parent builds the ``NewItem``s.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from goodwill.dedupe import title_key
@@ -15,7 +16,15 @@ from goodwill.errors import FetchError, ParseError
 from goodwill.feeds import ParsedEntry, parse_feed
 from goodwill.urls import canonical_url
 
-__all__ = ["MAX_SUMMARY", "MAX_TITLE", "ItemFields", "normalise", "parse_and_normalise", "ready"]
+__all__ = [
+    "MAX_SUMMARY",
+    "MAX_TITLE",
+    "ItemFields",
+    "body_digest",
+    "normalise",
+    "parse_and_normalise",
+    "ready",
+]
 
 #: Cap on stored summary length: drafts use a sentence or two, never a whole article.
 MAX_SUMMARY = 2000
@@ -51,14 +60,30 @@ def normalise(
     return out
 
 
+def body_digest(body: bytes) -> str:
+    """A feed body's digest: equal digests, equal bodies (BLAKE2b, 128 bits)."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
 def parse_and_normalise(
-    body: bytes, url: str, content_type: str | None, source: str, base_url: str, now: datetime
-) -> list[ItemFields] | str:
-    """The feed's items, or the reason it could not be read (a string: it pickles simply, and a
-    parser bug is this feed's failure, never the run's)."""
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    source: str,
+    base_url: str,
+    now: datetime,
+    previous_digest: str | None = None,
+) -> tuple[str, list[ItemFields] | None] | str:
+    """The body's digest and the feed's items (``None`` when the digest is ``previous_digest``:
+    the body read last time, served again, is not parsed again), or the reason the feed could
+    not be read (a string: it pickles simply, and a parser bug is this feed's failure, never
+    the run's)."""
+    digest = body_digest(body)
+    if digest == previous_digest:
+        return digest, None
     try:
         feed = parse_feed(body, url=url, content_type=content_type)
-        return normalise(feed.entries, source, base_url, now)
+        return digest, normalise(feed.entries, source, base_url, now)
     except (FetchError, ParseError) as exc:
         return exc.message
     except Exception as exc:

@@ -186,3 +186,32 @@ def test_without_a_forkserver_the_workers_are_spawned(
     assert goodwill.ingest._parse_context().get_start_method() == "spawn"
     result, stored = _run(config, tmp_path / "spawned.db")
     assert stored == expected and result.new_items == expected_result.new_items
+
+
+def test_a_body_served_again_is_not_parsed_again(config: Config, tmp_path: Path) -> None:
+    """These feeds send no ETag or Last-Modified, so every run gets a 200: the second run
+    recognises each body by its digest and parses none of them."""
+    first, stored = _run(config, tmp_path / "twice.db")
+    again, stored_again = _run(config, tmp_path / "twice.db")
+    assert first.fetched == FEEDS - 3 and first.new_items > 0
+    assert again.not_modified == FEEDS - 3 and again.fetched == 0 and again.new_items == 0
+    assert again.skipped == 3  # the three failing feeds wait out their backoff
+    assert stored_again == stored
+
+
+def test_a_changed_body_is_parsed(config_dir: Path, tmp_path: Path) -> None:
+    """Served unchanged, a feed is skipped; one new item in it, and it is read again."""
+    with FeedServer() as server:
+        url = server.route("/feed.xml", Route(body=_rss(1)))
+        base = load_config(config_dir)
+        config = replace(base, sources=[Source(name="feed", url=url)])
+        first, _ = _run(config, tmp_path / "changed.db")
+        same, _ = _run(config, tmp_path / "changed.db")
+        extra = (
+            b"<item><title>A ninth story told today</title><link>https://x.example/9</link></item>"
+        )
+        server.route("/feed.xml", Route(body=_rss(1).replace(b"</channel>", extra + b"</channel>")))
+        changed, stored = _run(config, tmp_path / "changed.db")
+    assert first.fetched == 1 and same.not_modified == 1 and same.fetched == 0
+    assert changed.fetched == 1 and changed.new_items == 1
+    assert "https://x.example/9" in {url for url, *_ in stored}

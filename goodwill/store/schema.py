@@ -81,6 +81,7 @@ sources = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("next_fetch_at", UTCDateTime),
     Column("moved_to", Text),
+    Column("body_hash", String(64)),
     UniqueConstraint("brand", "name"),
 )
 

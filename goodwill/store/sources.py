@@ -33,6 +33,7 @@ class SourceState:
     failures: int = 0
     next_fetch_at: datetime | None = None
     moved_to: str | None = None  # where every redirect was permanent (301/308) last time
+    body_hash: str | None = None  # digest of the last body read (see ``body_digest``)
 
     def health(self, now: datetime) -> str:
         """``ok``, ``failing`` (a few failures in a row) or ``dead`` (failing for a day or
