@@ -171,6 +171,7 @@ def _serve(
     latency: float,
     hosts: int,
     shape: str,
+    validators: bool,
     port_q: mp.Queue,  # type: ignore[type-arg]
 ) -> None:
     from aiohttp import web
@@ -187,6 +188,9 @@ def _serve(
             raise web.HTTPNotFound() from None
         if latency:
             await asyncio.sleep(latency)
+        if not validators:  # a server that never answers 304: every request gets the body
+            ctype = "application/atom+xml" if i % 2 else "application/rss+xml"
+            return web.Response(body=body, content_type=ctype, charset="utf-8")
         headers = {"ETag": etags[i], "Last-Modified": last_modified}
         if request.headers.get("If-None-Match") == etags[i] or (
             "If-None-Match" not in request.headers
@@ -216,13 +220,21 @@ class FeedServerProcess:
     """``with FeedServerProcess(n, items, latency) as server: server.urls``"""
 
     def __init__(
-        self, n: int, items: int, latency: float, hosts: int = 64, shape: str = "realistic"
+        self,
+        n: int,
+        items: int,
+        latency: float,
+        hosts: int = 64,
+        shape: str = "realistic",
+        validators: bool = True,
     ) -> None:
         self.n, self.items, self.latency, self.hosts = n, items, latency, hosts
         ctx = mp.get_context("spawn")
         self._q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
         self._proc = ctx.Process(
-            target=_serve, args=(n, items, latency, hosts, shape, self._q), daemon=True
+            target=_serve,
+            args=(n, items, latency, hosts, shape, validators, self._q),
+            daemon=True,
         )
         self.port = 0
         self.total_bytes = 0
