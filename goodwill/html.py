@@ -65,8 +65,9 @@ def _strip_controls(s: str) -> str:
 
 
 def _strip_tags(s: str) -> str:
-    """``_RE_TAG.sub(_tag_replacement, s)`` without a Python call per tag: ``split`` finds the
-    same matches and returns each tag's name between the texts (a third faster on summaries)."""
+    """Tags removed, those of block elements replaced by a space. ``split`` finds each tag as
+    ``sub`` would and returns its name between the texts: no Python call per tag (a third
+    faster on summaries than ``sub`` with a function)."""
     parts = _RE_TAG.split(s)  # text, "/", name, text, "/", name, ..., text
     if len(parts) == 1:
         return s
@@ -77,13 +78,6 @@ def _strip_tags(s: str) -> str:
         for name in parts[2::3]
     ]
     return "".join(joined)  # type: ignore[arg-type]
-
-
-def _tag_replacement(match: re.Match[str]) -> str:
-    name = match.group(2)
-    if name is not None and name.lower() in _BLOCK_TAGS:
-        return " "
-    return ""
 
 
 def html_to_text(s: str, max_chars: int | None = None) -> str:

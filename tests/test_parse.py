@@ -468,7 +468,9 @@ def _html_to_text_reference(s: str, max_chars: int | None) -> str:
         s = h._RE_HIDDEN.sub(" ", s)
         if "<![" in s:
             s = h._RE_CDATA.sub(r"\1", s)
-        s = h._RE_TAG.sub(h._tag_replacement, s)
+        s = h._RE_TAG.sub(
+            lambda m: " " if m.group(2) and m.group(2).lower() in h._BLOCK_TAGS else "", s
+        )
         s = h._RE_TRAILING_TAG.sub("", s)
     if "&" in s:
         s = html_module.unescape(s)

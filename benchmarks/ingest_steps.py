@@ -1,0 +1,100 @@
+"""Where ingest's CPU goes, step by step, without the network: what the README's breakdown quotes.
+
+    .venv/bin/python -m benchmarks.ingest_steps              # 300 generated feeds, scaled to 1,000
+
+Parses generated feeds (``benchmarks/feedserver.py``, the realistic shape) through each step a
+parse worker runs, then stores the items of 1,000 feeds through ``ItemPipeline`` (insert and
+same-story linking) into a fresh SQLite file. Each figure is the median of three rounds, in
+seconds per 1,000 feeds x 50 items, on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def _per_thousand(n_feeds: int, run: Callable[[], Any], rounds: int = 3) -> float:
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000 / n_feeds
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--feeds", type=int, default=300, help="feeds parsed per round")
+    args = parser.parse_args(argv)
+
+    from benchmarks.feedserver import feed_body
+    from goodwill.config import load_config
+    from goodwill.feeds import parse as feed_parse
+    from goodwill.html import html_to_text
+    from goodwill.ingest_parse import normalise, parse_and_normalise
+    from goodwill.ingest_store import ItemPipeline
+    from goodwill.store import NewItem, Store
+
+    bodies = [feed_body(i, 50, "") for i in range(args.feeds)]
+    url = "https://feeds.example/feed.xml"
+    raw = [feed_parse._run_fastfeedparser(b) for b in bodies]
+    feeds = [feed_parse.parse_feed(b, url=url, now=NOW) for b in bodies]
+    summaries = [feed_parse._fast_summary(e) for r in raw if r is not None for e in r["entries"]]
+    rows = [parse_and_normalise(b, url, None, "src", url, NOW) for b in bodies]
+
+    n = args.feeds
+    steps = {
+        "fastfeedparser": lambda: [feed_parse._run_fastfeedparser(b) for b in bodies],
+        "well-formedness check": lambda: [feed_parse._is_well_formed(b) for b in bodies],
+        "plain-text summaries": lambda: [html_to_text(s, 1000) for s in summaries],
+        "entries to items, incl. summaries": lambda: (
+            [feed_parse._from_fastfeedparser(r, url, NOW) for r in raw]
+            + [normalise(f.entries, "src", url, NOW) for f in feeds]
+        ),
+        "result pickled (worker side)": lambda: [pickle.dumps(r) for r in rows],
+        "whole worker step": lambda: [
+            parse_and_normalise(b, url, None, f"s{i}", url, NOW) for i, b in enumerate(bodies)
+        ],
+    }
+    print(f"{n} generated feeds x 50 items; seconds per 1,000 feeds, median of 3, one core")
+    for name, run in steps.items():
+        print(f"  worker   {name:<30}{_per_thousand(n, run):>7.2f}")
+
+    # The store thread: 1,000 feeds' items through ItemPipeline into a fresh SQLite file.
+    config = load_config(ROOT / "config")
+
+    def items_of(i: int) -> list[NewItem]:
+        parsed = parse_and_normalise(feed_body(i, 50, ""), url, None, f"s{i}", url, NOW)
+        assert not isinstance(parsed, str) and parsed[1] is not None
+        return [NewItem(*row) for row in parsed[1]]
+
+    items = [items_of(i) for i in range(1000)]
+    times = []
+    for _ in range(3):
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store.open("steps", url=f"sqlite:///{tmp}/steps.db")
+            pipeline = ItemPipeline(config, store, NOW)
+            t0 = time.perf_counter()
+            for feed in items:
+                pipeline.put(feed)
+            stored = pipeline.finish()
+            times.append(time.perf_counter() - t0)
+            store.close()
+    print(
+        f"  store    {'insert and link ' + f'{stored:,} items':<30}{statistics.median(times):>7.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
