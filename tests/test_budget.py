@@ -63,7 +63,8 @@ def test_policy_table_and_channel_override(tmp_path: Path, brand: str) -> None:
 def test_budget_hold_is_pure_and_exact() -> None:
     assert budget_hold(0.2, 0.0, None) is None
     assert budget_hold(0.2, 0.0, 0.2) is None  # exactly at the budget is allowed
-    assert budget_hold(0.015, 0.2, 0.2) is not None
+    over = budget_hold(0.015, 0.2, 0.2)  # $0.20 spent of $0.20: even a cent and a half waits
+    assert over is not None and "$0.200 of $0.20" in over and "$0.015" in over
     reason = budget_hold(0.2, 0.1, 0.25)
     assert reason is not None and "$0.100 of $0.25" in reason and "$0.200" in reason
     assert budget_hold(0.0, 5.0, 1.0) is None  # free posts never wait

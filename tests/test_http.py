@@ -50,22 +50,31 @@ def test_read_timeout_after_a_write_is_unknown_but_a_read_is_transient(
 
 
 @pytest.mark.parametrize(
-    ("reply", "error"),
+    ("reply", "error", "says"),
     [
-        (Reply.json({"error": "bad token"}, 401), AuthFailed),
-        (Reply.json({"error": "nope"}, 403), AuthFailed),
-        (Reply.json({"error": "slow down"}, 429, {"Retry-After": "60"}), RateLimited),
-        (Reply.json({"error": "Validation failed: Text can't be blank"}, 422), Rejected),
-        (Reply.html(), UnknownOutcome),
+        (Reply.json({"error": "bad token"}, 401), AuthFailed, "bad token"),
+        (Reply.json({"error": "nope"}, 403), AuthFailed, "nope"),
+        (Reply.json({"error": "slow down"}, 429, {"Retry-After": "60"}), RateLimited, "slow down"),
+        (
+            Reply.json({"error": "Validation failed: Text can't be blank"}, 422),
+            Rejected,
+            "Text can't be blank",
+        ),
+        (Reply.html(), UnknownOutcome, "500"),
     ],
 )
-def test_status_mapping(fake_server: FakeServer, reply: Reply, error: type[Exception]) -> None:
+def test_status_mapping(
+    fake_server: FakeServer, reply: Reply, error: type[Exception], says: str
+) -> None:
     fake_server.route("POST", "/x", reply)
     client = HttpClient("net", fake_server.url)
     response = client.send("POST", "/x", json={})
     with pytest.raises(error) as info:
         client.check(response, write=True)
-    assert "<html" not in str(info.value)
+    message = str(info.value)
+    assert says in message and "<html" not in message and "\n" not in message
+    if error is RateLimited:
+        assert info.value.reset_at is not None  # type: ignore[attr-defined]
 
 
 def test_secrets_are_scrubbed_from_messages(fake_server: FakeServer) -> None:

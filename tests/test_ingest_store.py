@@ -177,6 +177,7 @@ def test_ambiguous_titles_still_keep_every_story_once(
     rng.shuffle(items)
     arrivals = [items[k : k + 3] for k in range(0, len(items), 3)]
     roots = _store_run(arrivals, batch_items)
+    assert set(roots) == {i.url for i in items}  # every telling stored, none lost
     by_url = {i.url: i for i in items}
     told_as = {u: (i.title, i.source, i.published_at or NOW) for u, i in by_url.items()}
     check_links({u: (*told_as[u], r) for u, r in roots.items()}, _config().policy.dedupe_window)

@@ -146,7 +146,6 @@ def test_duplicate_names_the_existing_post(body: dict[str, Any]) -> None:
         net.reply("POST", "/rest/posts", 422, body)
         with pytest.raises(Duplicate) as caught:
             LinkedInConnector(author=PERSON, token=TOKEN, base_url=net.url).publish(outgoing())
-    assert isinstance(caught.value, Rejected)
     assert caught.value.existing_id == SHARE
 
 
