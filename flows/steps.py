@@ -39,6 +39,7 @@ def publish(config_dir: Path, channel: str | None = None) -> PublishResult:
 
 
 def reconcile(config_dir: Path, channel: str | None = None) -> PublishResult:
+    _check(config_dir)
     return reconcile_flow(str(config_dir), channel)
 
 

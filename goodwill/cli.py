@@ -314,20 +314,20 @@ def cmd_publish(args: argparse.Namespace, out: Output) -> int:
         return _dry_run(args, out)
     result = _steps(args).publish(_config_dir(args), channel=args.channel)
     _print_publish(out, result)
-    out.json(result.as_json() | {"unknown": result.unknown})
+    out.json(result.as_json())
     return EXIT_FAILED if result.failed or result.unknown else EXIT_OK
 
 
 def cmd_reconcile(args: argparse.Namespace, out: Output) -> int:
     result = _steps(args).reconcile(_config_dir(args), channel=args.channel)
     out.line(
-        f"Reconciled: published {result.published}, unknown {result.unknown} "
-        "(`goodwill queue --state unknown` shows what was checked)"
+        f"Reconciled: published {result.published}, failed {result.failed}, "
+        f"unknown {result.unknown} (`goodwill queue --state unknown` shows what was checked)"
     )
     for line in result.lines:
         out.line(f"  {line}")
-    out.json({"published": result.published, "unknown": result.unknown})
-    return EXIT_FAILED if result.unknown else EXIT_OK
+    out.json(result.as_json())
+    return EXIT_FAILED if result.failed or result.unknown else EXIT_OK
 
 
 def _print_publish(out: Output, result: Any) -> None:
@@ -832,6 +832,7 @@ def cmd_setup(args: argparse.Namespace, out: Output) -> int:
     _prepare_prefect()
     from flows.automations import create_webhook_block, ensure_automations, notification_block_id
     from flows.server import configured_api_url
+    from goodwill.text import slug as slug_of
 
     if not configured_api_url():
         raise UsageError(
@@ -840,7 +841,7 @@ def cmd_setup(args: argparse.Namespace, out: Output) -> int:
         )
     slug = args.notify or os.environ.get("GOODWILL_NOTIFY_BLOCK")
     if args.webhook:
-        name = args.block_name or f"goodwill-{_slugify(config.brand.name)}"
+        name = args.block_name or f"goodwill-{slug_of(config.brand.name)}"
         slug = create_webhook_block(name, args.webhook)
         out.line(f"Saved notification block {slug}")
     if not slug:
@@ -857,11 +858,6 @@ def cmd_setup(args: argparse.Namespace, out: Output) -> int:
         out.line(f"{'Created' if item['created'] else 'Updated'} automation {item['name']}")
     out.json({"block": slug, "automations": done})
     return EXIT_OK
-
-
-def _slugify(name: str) -> str:
-    dashed = "".join(c if c.isalnum() and c.isascii() else "-" for c in name.lower())
-    return "-".join(part for part in dashed.split("-") if part) or "brand"
 
 
 # --------------------------------------------------------------------------- parser

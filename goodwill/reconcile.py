@@ -204,7 +204,10 @@ def _reconcile_post(
         sink.emit("goodwill.post.unknown", res, {"reason": reason, "checked": checked})
         return
     # The decision is recorded before the request leaves (the log of the claim holds it too).
-    store.posts.note(taken, decision, now)
+    # If the note does not take, another publisher took the post over meanwhile: leave it.
+    if not store.posts.note(taken, decision, now):
+        result.lines.append(f"{channel.name}: post {taken.id} taken over by another run")
+        return
     result.lines.append(f"{channel.name}: post {taken.id}: {decision}")
     _send(
         config, store, channel, now, sink, connector, result, taken, retry_state=PostState.UNKNOWN
