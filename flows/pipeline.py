@@ -21,6 +21,7 @@ from goodwill.config import Config
 from goodwill.drafting import DraftResult
 from goodwill.ingest import IngestResult
 from goodwill.publishing import PublishResult
+from goodwill.text import slug
 
 __all__ = ["cycle_flow", "draft_flow", "ingest_flow", "publish_flow", "reconcile_flow"]
 
@@ -55,7 +56,7 @@ def _items_artifact(config: Config, result: IngestResult) -> None:
     if not result.new:
         return
     create_table_artifact(
-        key=f"{_slug(config.brand.name)}-new-items",
+        key=f"{slug(config.brand.name)}-new-items",
         table=[{"source": s, "title": t, "url": u} for s, t, u in result.new[:200]],
         description=f"{result.new_items} new items from {result.sources} sources "
         f"({result.failed} failed)",
@@ -75,7 +76,7 @@ def _sources_artifact(config: Config) -> None:
         store.close()
     unhealthy = [r for r in rows if r["health"] in ("failing", "dead")]
     create_table_artifact(
-        key=f"{_slug(config.brand.name)}-source-health",
+        key=f"{slug(config.brand.name)}-source-health",
         table=[
             {
                 "source": r["name"],
@@ -114,7 +115,7 @@ def _queue_artifact(config: Config) -> None:
         for p in posts
     ]
     create_table_artifact(
-        key=f"{_slug(config.brand.name)}-queue",
+        key=f"{slug(config.brand.name)}-queue",
         table=rows or [{"queue": "empty"}],
         description=f"{len(rows)} posts waiting",
     )
@@ -142,17 +143,11 @@ def _unknown_artifact(config: Config) -> None:
         for p in posts
     ]
     create_table_artifact(
-        key=f"{_slug(config.brand.name)}-unknown",
+        key=f"{slug(config.brand.name)}-unknown",
         table=rows or [{"unknown": "none: every post's outcome is known"}],
         description=f"{len(rows)} posts whose outcome is unknown "
         "(goodwill approve ID re-sends, goodwill reject ID leaves it)",
     )
-
-
-def _slug(name: str) -> str:
-    """An artifact key part: lowercase letters, digits and single dashes."""
-    dashed = "".join(c if c.isalnum() and c.isascii() else "-" for c in name.lower())
-    return "-".join(part for part in dashed.split("-") if part) or "brand"
 
 
 @flow(name="goodwill-ingest", timeout_seconds=timedelta(minutes=15).total_seconds())

@@ -8,16 +8,17 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.pipeline import _config, _slug
+from flows.pipeline import _config
 from goodwill import app, report
 from goodwill.config import Config
+from goodwill.text import slug
 
 __all__ = ["publish_report_artifacts", "report_flow"]
 
 
 def _key(config: Config, *parts: str) -> str:
     # Artifact keys: lowercase letters, digits and dashes only.
-    return "-".join([_slug(config.brand.name), *(_slug(p) for p in parts)])
+    return "-".join([slug(config.brand.name), *(slug(p) for p in parts)])
 
 
 def publish_report_artifacts(config: Config) -> dict[str, str]:

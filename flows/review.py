@@ -19,10 +19,11 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 
 from flows.events import PrefectSink
-from flows.pipeline import _config, _slug
+from flows.pipeline import _config
 from goodwill import app
 from goodwill.config import Config
 from goodwill.review import Decision, DraftView, apply_decisions, drafts_for_review, view
+from goodwill.text import slug
 
 __all__ = ["ReviewTimedOut", "review_flow", "review_form"]
 
@@ -196,7 +197,7 @@ def _decisions_artifact(config: Config, summary: dict[str, Any]) -> None:
         ids = ", ".join(str(i) for i in summary[key]) or "—"
         lines.append(f"- **{key}**: {ids}")
     create_markdown_artifact(
-        key=f"{_slug(config.brand.name)}-review",
+        key=f"{slug(config.brand.name)}-review",
         markdown="\n".join(lines),
         description="The last review's decisions",
     )

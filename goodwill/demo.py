@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 import time
 from argparse import Namespace
@@ -31,19 +30,18 @@ def _program() -> str:
     return argv0 if argv0.endswith("goodwill") else "goodwill"
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
 def _point_sources_at(config_dir: Path, base_url: str) -> None:
     """Rewrite each source URL to the bundled feed of the same name (comments kept)."""
     from goodwill.config import load_config
+    from goodwill.text import slug
 
     path = config_dir / "sources.yaml"
     text = path.read_text(encoding="utf-8")
     for source in load_config(config_dir).sources:
         text = text.replace(
-            f"url: {source.url}", f"url: {base_url.rstrip('/')}/{_slug(source.name)}.xml", 1
+            f"url: {source.url}",
+            f"url: {base_url.rstrip('/')}/{slug(source.name, empty='feed')}.xml",
+            1,
         )
     path.write_text(text, encoding="utf-8")
     # Offline: the sample items link to real sites, whose pages the demo must not read.

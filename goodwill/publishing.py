@@ -171,7 +171,6 @@ def _publish_channel(
     connector_for: ConnectorFactory,
     result: PublishResult,
 ) -> None:
-    brand = config.brand.name
     status = store.posts.channel_status(channel.name)
     paused_until = status.get("paused_until")
     if paused_until and paused_until > now:
@@ -238,7 +237,6 @@ def _publish_channel(
             slot_at=slot,
             day_start=day_start,
         )
-    del brand
 
 
 def _guard_queue(

@@ -33,6 +33,7 @@ __all__ = [
     "length",
     "limit",
     "shorten",
+    "slug",
 ]
 
 _LIMITS: Final = {
@@ -803,3 +804,10 @@ def _atomic_spans(text: str, network: str) -> list[tuple[int, int]]:
     else:
         spans = [(s, e) for s, e, _ in find_urls(text)]
     return spans
+
+
+def slug(name: str, empty: str = "brand") -> str:
+    """``name`` as lowercase ASCII letters, digits and single dashes (artifact keys, block and
+    file names); ``empty`` if nothing is left."""
+    dashed = "".join(c if c.isalnum() and c.isascii() else "-" for c in name.lower())
+    return "-".join(part for part in dashed.split("-") if part) or empty
