@@ -112,8 +112,7 @@ def compose_curated(
     style = voicelib.typography_of(voice, language)
     credit = credit or attribution.credit_for(source, item, channel.style, page)
     template = _template(voice, channel.style, "curated")
-    tags = voicelib.hashtags_for(voice, "curated", item.title, item.summary)
-    tags = tags[: voicelib.hashtag_cap(voice, channel.style)]
+    tags = voicelib.hashtags_for(voice, "curated", item.title, item.summary, network=channel.style)
     limit = _limit(channel)
     network = _length_network(channel)
     link = voicelib.tag_link(item.url, voice, channel.style, config.brand.website)
@@ -395,9 +394,7 @@ def own_post_text(
     template = _template(voice, channel.style, category)
     tagged = voicelib.tag_link(link, voice, channel.style, config.brand.website) if link else ""
     words = comment.strip() if comment else text
-    tags = voicelib.hashtags_for(voice, category, words)[
-        : voicelib.hashtag_cap(voice, channel.style)
-    ]
+    tags = voicelib.hashtags_for(voice, category, words, network=channel.style)
     network, limit = _length_network(channel), _limit(channel)
 
     def render(hashtags: str) -> str:
