@@ -442,12 +442,13 @@ def discover(
     max_bytes: int,
     concurrency: int,
 ) -> tuple[dict[str, PageCredits], DiscoverStats]:
-    """Credits for each URL: from the ``pages`` cache, else read once now and cached."""
+    """Credits for each URL: from the ``pages`` cache, else read once now and cached (a page
+    that could not be read is tried again once its failure is a few hours old)."""
     from goodwill.store.pages import get_pages, save_pages
 
     stats = DiscoverStats()
     wanted = list(dict.fromkeys(urls))
-    known = get_pages(store, wanted)
+    known = get_pages(store, wanted, now)
     stats.cached = len(known)
     missing = [u for u in wanted if u not in known]
     results = fetch_pages(
