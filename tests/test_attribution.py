@@ -323,6 +323,27 @@ def test_pages_are_bounded_in_time_and_size(server: FeedServer) -> None:
     assert results[pdf].credits is None and "not a web page" in (results[pdf].error or "")
 
 
+def test_pages_waiting_for_their_host_do_not_use_up_their_time(server: FeedServer) -> None:
+    body = NAME_ONLY_PAGE.encode()
+
+    def slow(stopping: threading.Event) -> Iterator[bytes]:
+        stopping.wait(0.6)  # each page takes 0.6 s; four at a time per host
+        yield body
+
+    urls = [
+        server.route(
+            f"/p{i}",
+            Route(headers={"Content-Type": "text/html"}, chunks=slow, content_length=len(body)),
+        )
+        for i in range(8)
+    ]
+    results = attribution.fetch_pages(urls, timeout=1.0, max_bytes=4096, concurrency=8)
+    # The last four wait 0.6 s for the first four, then get a whole second of their own.
+    assert [r.error for r in results] == [None] * 8
+    assert all(r.credits and r.credits.author == "Sam Okafor" for r in results)
+    assert server.max_active <= 4
+
+
 def test_queue_shows_where_each_credit_came_from_and_review_confirms_it(
     config: Config,
     store: Store,
