@@ -28,7 +28,6 @@ __all__ = [
     "Composed",
     "DraftResult",
     "compose_curated",
-    "credit_for",
     "draft",
     "redraft",
     "sync_own_posts",
@@ -65,11 +64,6 @@ class Composed:
     credit: str
     credit_source: str
     opener: str
-
-
-def credit_for(source: Source, item: Item, network: str) -> str:
-    """Handle for the network from sources.yaml, else the feed's author, else the site's name."""
-    return attribution.credit_for(source, item, network).text
 
 
 def _template(voice: Voice, network: str, category: str) -> str:
@@ -314,7 +308,6 @@ def redraft(
     Raises NotFound, DraftError (does not fit) or GoodwillError (the post already left).
     """
     from goodwill.errors import GoodwillError
-    from goodwill.store.pages import get_pages
 
     post = store.posts.get(post_id)
     channel = config.channel(post.channel)
@@ -331,7 +324,6 @@ def redraft(
         if item is None or item.source not in sources:
             raise GoodwillError(f"post {post_id}: its news item or source is gone; reject it")
         source = sources[item.source]
-        page = get_pages(store, [item.url]).get(item.url)
         chosen = (
             attribution.Credit(credit.strip(), "owner (review)")
             if credit is not None
@@ -343,7 +335,6 @@ def redraft(
             item,
             source,
             post.opener or "",
-            page=page,
             comment=new_comment,
             credit=chosen,
         )
@@ -527,7 +518,7 @@ def recycle_evergreen(config: Config, store: Store, now: datetime, problems: lis
     for channel in config.channels:
         if not channel.enabled:
             continue
-        mine = [o for o in evergreen if o in _own_for_channel(config, channel, evergreen)]
+        mine = _own_for_channel(config, channel, evergreen)
         if not mine:
             continue
         waiting = 0
