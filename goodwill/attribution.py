@@ -378,12 +378,26 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _USER_AGENT = "Goodwill/0.1 (attribution; reads one article page once)"
 
 
+_PER_HOST = 4  # several articles of one site are usually on one host: at most 4 at a time
+
+
 async def _fetch_page(
-    session: aiohttp.ClientSession, url: str, max_bytes: int, sem: asyncio.Semaphore
+    session: aiohttp.ClientSession,
+    url: str,
+    max_bytes: int,
+    timeout: float,
+    sem: asyncio.Semaphore,
+    per_host: dict[str, asyncio.Semaphore],
 ) -> PageResult:
-    async with sem:
+    host_limit = per_host.setdefault(urlsplit(url).hostname or "", asyncio.Semaphore(_PER_HOST))
+    # Host first, then the overall slot; the deadline starts once the request has its turn, so
+    # waiting behind other pages of the same host never uses it up (as in feeds.fetch).
+    async with host_limit, sem:
         try:
-            async with session.get(url, allow_redirects=True, max_redirects=5) as response:
+            async with (
+                asyncio.timeout(timeout),
+                session.get(url, allow_redirects=True, max_redirects=5) as response,
+            ):
                 if response.status != 200:
                     return PageResult(url, None, f"HTTP {response.status}")
                 ctype = response.headers.get("Content-Type", "text/html").lower()
@@ -413,13 +427,21 @@ async def _fetch_all(
     urls: Sequence[str], *, timeout: float, max_bytes: int, concurrency: int
 ) -> list[PageResult]:
     sem = asyncio.Semaphore(concurrency)
-    client_timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 5.0))
-    # Several articles of one site are usually on one host: at most 4 at a time per host.
-    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=4)
+    per_host: dict[str, asyncio.Semaphore] = {}
+    # The per-page deadline is asyncio.timeout in _fetch_page: aiohttp's own total would also
+    # count the wait for a pooled connection.
+    client_timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=min(timeout, 5.0), sock_read=timeout
+    )
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=_PER_HOST)
     async with aiohttp.ClientSession(
         timeout=client_timeout, headers={"User-Agent": _USER_AGENT}, connector=connector
     ) as session:
-        return list(await asyncio.gather(*(_fetch_page(session, u, max_bytes, sem) for u in urls)))
+        return list(
+            await asyncio.gather(
+                *(_fetch_page(session, u, max_bytes, timeout, sem, per_host) for u in urls)
+            )
+        )
 
 
 def fetch_pages(
@@ -442,12 +464,13 @@ def discover(
     max_bytes: int,
     concurrency: int,
 ) -> tuple[dict[str, PageCredits], DiscoverStats]:
-    """Credits for each URL: from the ``pages`` cache, else read once now and cached."""
+    """Credits for each URL: from the ``pages`` cache, else read once now and cached (a page
+    that could not be read is tried again once its failure is a few hours old)."""
     from goodwill.store.pages import get_pages, save_pages
 
     stats = DiscoverStats()
     wanted = list(dict.fromkeys(urls))
-    known = get_pages(store, wanted)
+    known = get_pages(store, wanted, now)
     stats.cached = len(known)
     missing = [u for u in wanted if u not in known]
     results = fetch_pages(

@@ -28,7 +28,6 @@ __all__ = [
     "Composed",
     "DraftResult",
     "compose_curated",
-    "credit_for",
     "draft",
     "redraft",
     "sync_own_posts",
@@ -65,11 +64,6 @@ class Composed:
     credit: str
     credit_source: str
     opener: str
-
-
-def credit_for(source: Source, item: Item, network: str) -> str:
-    """Handle for the network from sources.yaml, else the feed's author, else the site's name."""
-    return attribution.credit_for(source, item, network).text
 
 
 def _template(voice: Voice, network: str, category: str) -> str:
@@ -112,8 +106,7 @@ def compose_curated(
     style = voicelib.typography_of(voice, language)
     credit = credit or attribution.credit_for(source, item, channel.style, page)
     template = _template(voice, channel.style, "curated")
-    tags = voicelib.hashtags_for(voice, "curated", item.title, item.summary)
-    tags = tags[: voicelib.hashtag_cap(voice, channel.style)]
+    tags = voicelib.hashtags_for(voice, "curated", item.title, item.summary, network=channel.style)
     limit = _limit(channel)
     network = _length_network(channel)
     link = voicelib.tag_link(item.url, voice, channel.style, config.brand.website)
@@ -315,7 +308,6 @@ def redraft(
     Raises NotFound, DraftError (does not fit) or GoodwillError (the post already left).
     """
     from goodwill.errors import GoodwillError
-    from goodwill.store.pages import get_pages
 
     post = store.posts.get(post_id)
     channel = config.channel(post.channel)
@@ -332,7 +324,6 @@ def redraft(
         if item is None or item.source not in sources:
             raise GoodwillError(f"post {post_id}: its news item or source is gone; reject it")
         source = sources[item.source]
-        page = get_pages(store, [item.url]).get(item.url)
         chosen = (
             attribution.Credit(credit.strip(), "owner (review)")
             if credit is not None
@@ -344,7 +335,6 @@ def redraft(
             item,
             source,
             post.opener or "",
-            page=page,
             comment=new_comment,
             credit=chosen,
         )
@@ -395,9 +385,7 @@ def own_post_text(
     template = _template(voice, channel.style, category)
     tagged = voicelib.tag_link(link, voice, channel.style, config.brand.website) if link else ""
     words = comment.strip() if comment else text
-    tags = voicelib.hashtags_for(voice, category, words)[
-        : voicelib.hashtag_cap(voice, channel.style)
-    ]
+    tags = voicelib.hashtags_for(voice, category, words, network=channel.style)
     network, limit = _length_network(channel), _limit(channel)
 
     def render(hashtags: str) -> str:
@@ -530,7 +518,7 @@ def recycle_evergreen(config: Config, store: Store, now: datetime, problems: lis
     for channel in config.channels:
         if not channel.enabled:
             continue
-        mine = [o for o in evergreen if o in _own_for_channel(config, channel, evergreen)]
+        mine = _own_for_channel(config, channel, evergreen)
         if not mine:
             continue
         waiting = 0

@@ -7,13 +7,14 @@ Plain data in, plain rows/markdown out: the flows publish them as Prefect artifa
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
 
 from goodwill.config import Config
-from goodwill.models import Kind, Post, PostState
+from goodwill.models import Kind, Post
 from goodwill.store import Store
 
 __all__ = [
@@ -59,18 +60,33 @@ def week_queue_rows(config: Config, store: Store, now: datetime) -> dict[str, li
     return out
 
 
-def _published(store: Store, since: datetime) -> list[Post]:
+def _all_published(store: Store) -> list[Post]:
+    return store.posts.find(states=("published", "unknown"))
+
+
+def _published(store: Store, since: datetime, posts: Sequence[Post] | None = None) -> list[Post]:
+    """Posts out since ``since``, among ``posts`` (read from the store when not given)."""
     return [
         p
-        for p in store.posts.find(states=("published", "unknown"))
+        for p in (_all_published(store) if posts is None else posts)
         if (p.published_at or p.created_at or since) >= since
     ]
 
 
-def ratio_rows(config: Config, store: Store, now: datetime, days: int = 30) -> list[dict[str, Any]]:
-    """Per channel over the last ``days``: value and promotion posts, and held promotions."""
+def ratio_rows(
+    config: Config,
+    store: Store,
+    now: datetime,
+    days: int = 30,
+    *,
+    published: Sequence[Post] | None = None,
+) -> list[dict[str, Any]]:
+    """Per channel over the last ``days``: value and promotion posts, and held promotions.
+
+    ``published``: the published and unknown posts, when the caller has read them already.
+    """
     since = now - timedelta(days=days)
-    sent = _published(store, since)
+    sent = _published(store, since, published)
     held = store.posts.find(states=("held",))
     rows = []
     for channel in config.channels:
@@ -83,7 +99,7 @@ def ratio_rows(config: Config, store: Store, now: datetime, days: int = 30) -> l
                 "channel": channel.name,
                 "value": value,
                 "promotion": promo,
-                "ratio": f"{value}:{promo}" if promo else f"{value}:0",
+                "ratio": f"{value}:{promo}",
                 "rule": f"≥{config.policy.ratio} value per promotion",
                 "held": len(waiting),
                 "why held": "; ".join(f"#{p.id}: {p.reason}" for p in waiting[:5]),
@@ -92,8 +108,18 @@ def ratio_rows(config: Config, store: Store, now: datetime, days: int = 30) -> l
     return rows
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _problem_time(p: Post) -> datetime:
+    return p.published_at or p.slot_at or p.scheduled_for or p.created_at or _EPOCH
+
+
 def problems_rows(config: Config, store: Store, limit: int = 100) -> list[dict[str, Any]]:
-    """Failed and unknown posts, with why: what needs a person."""
+    """Failed and unknown posts, with why: what needs a person. The newest ``limit``, newest
+    first (an old failure nobody looked at must not hide this week's)."""
+    found = store.posts.find(states=("failed", "unknown"))
+    found.sort(key=lambda p: (_problem_time(p), p.id or 0), reverse=True)
     return [
         {
             "id": p.id,
@@ -103,7 +129,7 @@ def problems_rows(config: Config, store: Store, limit: int = 100) -> list[dict[s
             "reason": p.reason or "",
             "text": " ".join(p.text.split())[:100],
         }
-        for p in store.posts.find(states=("failed", "unknown"), limit=limit)
+        for p in found[:limit]
     ]
 
 
@@ -134,13 +160,18 @@ class DayBar:
     planned: int
 
 
-def week_bars(config: Config, store: Store, now: datetime) -> list[DayBar]:
-    """The last seven days (published, by kind) and the next seven (planned), one bar a day."""
+def week_bars(
+    config: Config, store: Store, now: datetime, *, published: Sequence[Post] | None = None
+) -> list[DayBar]:
+    """The last seven days (published, by kind) and the next seven (planned), one bar a day.
+
+    ``published``: the published and unknown posts, when the caller has read them already.
+    """
     tz = config.brand.tz
     today = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     days = [today + timedelta(days=i) for i in range(-6, 8)]
-    sent = _published(store, today - timedelta(days=6))
-    planned = store.posts.find(states=("approved", "held"))
+    sent = _published(store, today - timedelta(days=6), published)
+    planned = store.posts.find(states=("approved",))  # a held post has no day yet
     bars = []
     for day in days:
         end = day + timedelta(days=1)
@@ -153,11 +184,7 @@ def week_bars(config: Config, store: Store, now: datetime) -> list[DayBar]:
                 day=day,
                 value=sum(1 for p in sent if on(p.published_at) and p.kind == Kind.VALUE),
                 promotion=sum(1 for p in sent if on(p.published_at) and p.kind == Kind.PROMOTION),
-                planned=sum(
-                    1
-                    for p in planned
-                    if on(p.pinned_at or p.scheduled_for) and p.state == PostState.APPROVED
-                ),
+                planned=sum(1 for p in planned if on(p.pinned_at or p.scheduled_for)),
             )
         )
     return bars
@@ -226,10 +253,13 @@ def svg_data_uri(svg: str) -> str:
 
 def weekly_markdown(config: Config, store: Store, now: datetime) -> str:
     """The weekly report: the chart, then the numbers behind it, and what needs attention."""
-    bars = week_bars(config, store, now)
+    published = _all_published(store)
+    bars = week_bars(config, store, now, published=published)
     chart = svg_data_uri(weekly_svg(bars, f"{config.brand.name}: last 7 days and the next 7"))
-    ratio = ratio_rows(config, store, now, days=7)
+    ratio = ratio_rows(config, store, now, days=7, published=published)
     problems = problems_rows(config, store, limit=20)
+    counts = store.posts.counts()
+    need_a_look = counts.get("failed", 0) + counts.get("unknown", 0)
     sent = sum(b.value + b.promotion for b in bars[:7])
     promo = sum(b.promotion for b in bars[:7])
     planned = sum(b.planned for b in bars[7:])
@@ -250,7 +280,8 @@ def weekly_markdown(config: Config, store: Store, now: datetime) -> str:
         lines.append(f"| {r['channel']} | {r['value']} | {r['promotion']} | {r['held']} | {why} |")
     lines.append("")
     if problems:
-        lines.append(f"**{len(problems)} post(s) need a look** (failed or unknown):")
+        newest = f"; the newest {len(problems)}" if need_a_look > len(problems) else ""
+        lines.append(f"**{need_a_look} post(s) need a look** (failed or unknown){newest}:")
         lines += [f"- #{p['id']} {p['channel']} {p['state']}: {p['reason']}" for p in problems]
     else:
         lines.append("Nothing failed, nothing unknown.")

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from goodwill import text as textlib
+from goodwill import voice as voicelib
 from goodwill.config import Config
 from goodwill.errors import GoodwillError
 from goodwill.events import EventSink, resource
@@ -136,9 +137,23 @@ def check_edit(config: Config, post: Post, new_text: str) -> str | None:
         problems.append(f"{n} characters, over the {style} limit of {cap} by {n - cap}")
     if post.link and post.link not in new_text:
         problems.append(f"the link {post.link} is missing")
-    if post.credit and post.credit not in new_text:
+    if post.credit and not _has_credit(config, post, post.credit, new_text):
         problems.append(f"the credit {post.credit!r} is missing")
     return "; ".join(problems) or None
+
+
+def _has_credit(config: Config, post: Post, credit: str, new_text: str) -> bool:
+    """Whether ``new_text`` carries the credit, as typed or as the channel's typography spells it.
+
+    Drafting applies the channel's typography to the whole post, credit included (on a French
+    channel "Yahoo! News" goes out as "Yahoo\u202f! News"), while the post keeps the credit as
+    found; both sides are compared in the channel's typography.
+    """
+    if credit in new_text:
+        return True
+    channel = config.channel(post.channel)
+    style = voicelib.typography_of(config.voice_for(channel), config.channel_language(channel))
+    return voicelib.apply_typography(credit, style) in voicelib.apply_typography(new_text, style)
 
 
 def edit_text(config: Config, store: Store, post_id: int, new_text: str, now: datetime) -> Post:

@@ -70,8 +70,11 @@ def _word_pattern(word: str) -> str:
     return rf"\b{re.escape(w)}\b"
 
 
-def hashtags_for(voice: Voice, category: str, title: str, summary: str = "") -> list[str]:
-    """Tags for a post: keyword rules first, then the category's own; at most max_hashtags.
+def hashtags_for(
+    voice: Voice, category: str, title: str, summary: str = "", *, network: str | None = None
+) -> list[str]:
+    """Tags for a post: keyword rules first, then the category's own; at most max_hashtags, or
+    on ``network`` its cap (``hashtag_limits`` overrides max_hashtags, up or down).
 
     A tag already spelled out as a word of the title is left out (no repeating the title).
     """
@@ -92,7 +95,7 @@ def hashtags_for(voice: Voice, category: str, title: str, summary: str = "") -> 
             continue
         seen.add(key)
         out.append(tag)
-    return out[: voice.max_hashtags]
+    return out[: voice.max_hashtags if network is None else hashtag_cap(voice, network)]
 
 
 def hashtag_cap(voice: Voice, network: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -271,6 +271,33 @@ def test_draft_reads_each_page_once_and_credits_per_network(
     assert len(server.requests_to("/gone")) == 1
 
 
+def test_a_page_that_could_not_be_read_is_tried_again_hours_later(
+    store: Store, server: FeedServer
+) -> None:
+    from goodwill.store.pages import RETRY_AFTER, get_pages
+
+    def discover(at: datetime) -> tuple[dict[str, PageCredits], attribution.DiscoverStats]:
+        return attribution.discover(store, [url], at, timeout=2, max_bytes=4096, concurrency=4)
+
+    url = server.status("/blip", 503)
+    found, stats = discover(NOW)
+    assert url not in found and (stats.fetched, stats.failed) == (0, 1)
+    # Soon after, the failure stands: the page is not asked for again.
+    found, stats = discover(NOW + RETRY_AFTER / 2)
+    assert url not in found and stats.cached == 1 and len(server.requests_to("/blip")) == 1
+    # Hours later it is, and a success replaces the failure for good.
+    _html(server, "/blip", NAME_ONLY_PAGE)
+    later = NOW + RETRY_AFTER + timedelta(minutes=1)
+    found, stats = discover(later)
+    assert found[url] == PageCredits(author="Sam Okafor", author_from="meta author")
+    assert (stats.cached, stats.fetched) == (0, 1) and len(server.requests_to("/blip")) == 2
+    server.status("/blip", 503)
+    found, stats = discover(later + 10 * RETRY_AFTER)
+    assert found[url].author == "Sam Okafor" and stats.cached == 1
+    assert get_pages(store, [url])[url] == found[url]
+    assert len(server.requests_to("/blip")) == 2
+
+
 def test_pages_are_bounded_in_time_and_size(server: FeedServer) -> None:
     body = b"<html>" + b" " * 100
 
@@ -294,6 +321,27 @@ def test_pages_are_bounded_in_time_and_size(server: FeedServer) -> None:
     # Only the first max_bytes are read: the early mark is found, the late one is not.
     assert results[big].credits == PageCredits(x_creator="@early")
     assert results[pdf].credits is None and "not a web page" in (results[pdf].error or "")
+
+
+def test_pages_waiting_for_their_host_do_not_use_up_their_time(server: FeedServer) -> None:
+    body = NAME_ONLY_PAGE.encode()
+
+    def slow(stopping: threading.Event) -> Iterator[bytes]:
+        stopping.wait(0.6)  # each page takes 0.6 s; four at a time per host
+        yield body
+
+    urls = [
+        server.route(
+            f"/p{i}",
+            Route(headers={"Content-Type": "text/html"}, chunks=slow, content_length=len(body)),
+        )
+        for i in range(8)
+    ]
+    results = attribution.fetch_pages(urls, timeout=1.0, max_bytes=4096, concurrency=8)
+    # The last four wait 0.6 s for the first four, then get a whole second of their own.
+    assert [r.error for r in results] == [None] * 8
+    assert all(r.credits and r.credits.author == "Sam Okafor" for r in results)
+    assert server.max_active <= 4
 
 
 def test_queue_shows_where_each_credit_came_from_and_review_confirms_it(

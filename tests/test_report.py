@@ -17,6 +17,7 @@ from goodwill.models import Kind, Post, PostState
 from goodwill.store.sources import SourceState
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday
+DAY = timedelta(days=1)
 
 
 def _post(n: int, **kw: object) -> Post:
@@ -107,6 +108,39 @@ def test_reports_from_the_store(config_dir: Path, use_database: str) -> None:
     markdown = report.weekly_markdown(config, store, NOW)
     assert "![posts per day](data:image/svg+xml;base64," in markdown
     assert "**3** posts went out in the last 7 days (1 promotion)" in markdown
+    store.close()
+
+
+def test_the_weekly_report_shows_the_newest_problems_and_reads_published_posts_once(
+    config_dir: Path, use_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(config_dir)
+    store = open_store(config)
+    store.posts.add(
+        [
+            _post(n, state=PostState.FAILED, reason=f"failure {n}", scheduled_for=NOW - n * DAY)
+            for n in range(1, 26)
+        ]
+        + [_post(99, published_at=NOW - timedelta(days=1))],
+        NOW,
+    )
+    problems = report.problems_rows(config, store, limit=3)
+    assert [p["reason"] for p in problems] == ["failure 1", "failure 2", "failure 3"]
+
+    finds: list[tuple[str, ...]] = []
+    find = store.posts.find
+
+    def counting_find(**kw: object) -> list[Post]:
+        finds.append(tuple(kw.get("states") or ()))  # type: ignore[arg-type]
+        return find(**kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store.posts, "find", counting_find)
+    markdown = report.weekly_markdown(config, store, NOW)
+    assert finds.count(("published", "unknown")) == 1
+    assert "**25 post(s) need a look** (failed or unknown); the newest 20:" in markdown
+    assert "failure 1\n" in markdown and "failure 20" in markdown
+    assert "failure 21" not in markdown
+    assert "**1** posts went out in the last 7 days" in markdown
     store.close()
 
 

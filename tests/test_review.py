@@ -282,3 +282,35 @@ def test_the_form_shows_the_estimated_cost_when_the_network_has_one(
     assert f"| {pid} | studio-facebook (curated) | 81/63206 facebook |" in form._description
     assert form._description.rstrip().count("$0.015") == 1
     assert "est. $0.015" in form.model_json_schema()["properties"][f"decision_{pid}"]["description"]
+
+
+def test_a_credit_in_french_typography_is_not_missing(
+    tmp_path: Path, brand: str, database_url: str
+) -> None:
+    from goodwill.drafting import draft
+    from goodwill.store import Store
+    from tests.helpers_voice import add_items, write_config
+
+    config = write_config(
+        tmp_path / "config",
+        brand,
+        sources="sources:\n  - {name: 'Yahoo! News', url: 'https://news.example/feed'}\n",
+        channels=(
+            "channels:\n  - {name: fr-m, network: outbox, preview_as: mastodon, language: fr,"
+            " review: required, slots: {daily: ['09:00']}}\n"
+        ),
+        voice_fr="language: fr\nopeners: {curated: ['À lire :']}\n",
+        policy="ratio: 2\nmax_queued: 20\nmax_item_age: 30d\ndiscover_credits: false\n",
+    )
+    store = Store.open(config.brand.name, url=database_url)
+    try:
+        add_items(store, "Yahoo! News", [("https://news.example/a", "Une histoire")], NOW)
+        draft(config, store, NOW, RecordingSink())
+        [post] = store.posts.find(channel="fr-m")
+        assert post.credit == "Yahoo! News" and "Yahoo\u202f! News" in post.text
+        assert check_edit(config, post, post.text) is None  # the draft as it was written
+        assert check_edit(config, post, f"Lu. {post.link} via Yahoo! News") is None
+        assert check_edit(config, post, f"Lu. {post.link} via Yahoo ! News") is None
+        assert "credit" in (check_edit(config, post, f"Lu. {post.link} via Yahoo") or "")
+    finally:
+        store.close()

@@ -119,6 +119,22 @@ def test_rule_words_with_a_star_match_prefixes_and_networks_cap_tags() -> None:
     assert (hashtag_cap(voice, "facebook"), hashtag_cap(voice, "x")) == (0, 2)
 
 
+def test_a_network_limit_can_raise_the_cap_as_well_as_lower_it() -> None:
+    voice = Voice(
+        hashtags={"curated": ["photography", "news", "light"]},
+        max_hashtags=1,
+        hashtag_limits={"mastodon": 3, "facebook": 0},
+    )
+    assert hashtags_for(voice, "curated", "A story") == ["photography"]
+    assert hashtags_for(voice, "curated", "A story", network="x") == ["photography"]
+    assert hashtags_for(voice, "curated", "A story", network="mastodon") == [
+        "photography",
+        "news",
+        "light",
+    ]
+    assert hashtags_for(voice, "curated", "A story", network="facebook") == []
+
+
 @pytest.mark.parametrize(
     ("author", "source", "credit"),
     [
@@ -263,6 +279,29 @@ def test_hashtags_are_dropped_before_the_title_is_cut(config: Config, store: Sto
     [x] = store.posts.find(channel="cx")
     assert "#" not in x.text and title.strip() in x.text and x.text.endswith("via @site")
     assert textlib.length(x.text, "x") <= 280
+
+
+def test_drafts_take_the_networks_hashtag_limit_above_max_hashtags(
+    tmp_path: Path, brand: str, database_url: str
+) -> None:
+    config = write_config(
+        tmp_path / "config",
+        brand,
+        channels=CHANNELS,
+        voice="language: en\nhashtags: {curated: [photography, news, light]}\n"
+        "max_hashtags: 1\nhashtag_limits: {mastodon: 3}\n",
+        policy="ratio: 2\nmax_queued: 20\nmax_item_age: 30d\ndiscover_credits: false\n",
+    )
+    store = Store.open(config.brand.name, url=database_url)
+    try:
+        add_items(store, "Site", [("https://example.org/a", "A story")], NOW)
+        draft(config, store, NOW, RecordingSink())
+        [cm] = store.posts.find(channel="cm")
+        [cx] = store.posts.find(channel="cx")
+        assert cm.text.endswith(" #photography #news #light")
+        assert cx.text.endswith("Site #photography")
+    finally:
+        store.close()
 
 
 def test_own_links_get_utm_tags_others_do_not(config: Config, store: Store) -> None:
