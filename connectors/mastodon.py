@@ -120,7 +120,7 @@ class MastodonConnector:
             probe.http.session.headers.pop("Authorization", None)
             try:
                 limit, source = probe._instance_limit(), "the instance"
-            except (Transient, UnknownOutcome, Rejected, AuthFailed):
+            except ConnectorError:  # any failure, a 429 included: the preview still shows
                 limit, source = cls.default_limit, "default; the instance did not answer"
             _PUBLIC_LIMITS[channel.base_url] = (limit, source)
         shown = cls(channel.base_url, "", visibility=channel.visibility)
