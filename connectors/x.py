@@ -239,7 +239,7 @@ class XConnector:
                 client, user_auth = self._client(force_refresh=True)
                 result = call(client, user_auth)
         except tweepy.HTTPException as exc:
-            raise self._translate(exc) from None
+            raise self._translate(exc, write) from None
         except requests.RequestException as exc:
             err = translate(exc, network="X", write=write)
             raise type(err)(scrub(err.message, self._secrets)) from None
@@ -250,7 +250,7 @@ class XConnector:
             raise kind(f"X sent an answer that could not be read ({type(exc).__name__})") from None
         return result if isinstance(result, dict) else {}
 
-    def _translate(self, exc: tweepy.HTTPException) -> ConnectorError:
+    def _translate(self, exc: tweepy.HTTPException, write: bool) -> ConnectorError:
         response = exc.response
         status = int(getattr(response, "status_code", 0) or 0)
         words = (
@@ -280,7 +280,9 @@ class XConnector:
         if isinstance(exc, tweepy.BadRequest | tweepy.NotFound):
             return Rejected(f"X refused the request: {words}")
         if isinstance(exc, tweepy.TwitterServerError):
-            return UnknownOutcome(f"X failed with HTTP {status}; reconcile before re-sending")
+            if write:
+                return UnknownOutcome(f"X failed with HTTP {status}; reconcile before re-sending")
+            return Transient(f"X failed with HTTP {status}")  # a read changed nothing
         return Rejected(f"X answered HTTP {status}: {words}")
 
 
