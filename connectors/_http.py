@@ -260,6 +260,7 @@ class HttpClient:
         self.timeout = timeout
         self.interval = interval
         self.session = session or requests.Session()
+        self.session.trust_env = False  # no proxies or .netrc credentials behind our back
         self.session.headers["User-Agent"] = USER_AGENT
         self.secrets = secrets
 

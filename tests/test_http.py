@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -84,6 +85,24 @@ def test_secrets_are_scrubbed_from_messages(fake_server: FakeServer) -> None:
         client.check(client.send("POST", "/x"), write=True)
     assert "s3cr3t-token" not in str(info.value)
     assert scrub("a s3cr3t b", ["s3cr3t", None, ""]) == "a *** b"
+
+
+def test_netrc_and_proxy_settings_do_not_replace_the_bearer_header(
+    fake_server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password elsewhere\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HTTP_PROXY", refused_url())
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    fake_server.route("GET", "/me", Reply.json({}))
+    client = HttpClient("net", fake_server.url)
+    client.session.headers["Authorization"] = "Bearer ours"
+    client.check(client.send("GET", "/me"), write=False)
+    [call] = fake_server.calls("GET", "/me")
+    assert call.headers["authorization"] == "Bearer ours"
 
 
 def test_throttle_spaces_calls_per_host() -> None:
