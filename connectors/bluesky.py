@@ -43,7 +43,7 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import DEFAULT_TIMEOUT, HttpClient, error_text, parse_reset, scrub
+from ._http import DEFAULT_TIMEOUT, HttpClient, error_text, parse_reset, parse_time, scrub
 
 __all__ = ["BlueskyConnector", "SessionFile", "post_rkey", "setup"]
 
@@ -261,13 +261,7 @@ class BlueskyConnector:
         except _NotFound:
             return None
         value = answer.get("value") if isinstance(answer, dict) else None
-        created = value.get("createdAt") if isinstance(value, dict) else None
-        published = None
-        if isinstance(created, str):
-            try:
-                published = datetime.fromisoformat(created.replace("Z", "+00:00"))
-            except ValueError:
-                published = None
+        published = parse_time(value.get("createdAt")) if isinstance(value, dict) else None
         return Receipt(str(answer.get("uri")), self._web_url(rkey), published)
 
     def verify(self) -> str:

@@ -15,7 +15,7 @@ import hashlib
 import html
 import re
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -24,7 +24,7 @@ from goodwill.config import Config
 from goodwill.errors import AuthFailed, ConnectorError, Rejected, Transient, UnknownOutcome
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import DEFAULT_TIMEOUT, HttpClient, error_text
+from ._http import DEFAULT_TIMEOUT, HttpClient, error_text, parse_time
 
 __all__ = ["MastodonConnector", "setup"]
 
@@ -206,13 +206,7 @@ class MastodonConnector:
         if not isinstance(status, dict) or "id" not in status:
             what = "mastodon: the answer has no status id"
             raise (UnknownOutcome if write else Transient)(what)
-        created = status.get("created_at")
-        published = None
-        if isinstance(created, str):
-            try:
-                published = datetime.fromisoformat(created.replace("Z", "+00:00"))
-            except ValueError:
-                published = None
+        published = parse_time(status.get("created_at"))
         return Receipt(str(status["id"]), status.get("url") or status.get("uri"), published)
 
 

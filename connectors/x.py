@@ -39,7 +39,7 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import THROTTLE, scrub, translate
+from ._http import THROTTLE, parse_time, scrub, translate
 from ._oauth2 import TokenFile
 from ._session import RebasedSession, quiet_third_party_loggers
 
@@ -176,11 +176,10 @@ class XConnector:
         for tweet in data.get("data") or []:
             if _comparable(str(tweet.get("text", ""))) == wanted:
                 tweet_id = str(tweet["id"])
-                created = tweet.get("created_at")
                 return Receipt(
                     remote_id=tweet_id,
                     url=f"https://x.com/i/web/status/{tweet_id}",
-                    published_at=datetime.fromisoformat(created) if created else None,
+                    published_at=parse_time(tweet.get("created_at")),
                 )
         return None
 

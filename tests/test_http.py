@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors._http import HttpClient, Throttle, parse_reset, scrub
+from connectors._http import HttpClient, Throttle, parse_reset, parse_time, scrub
 from goodwill.errors import AuthFailed, RateLimited, Rejected, Transient, UnknownOutcome
 from tests.connector_tester import FakeServer, Reply, refused_url
 
@@ -30,6 +30,30 @@ NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 )
 def test_reset_headers_in_every_format(value: str | None, expected: datetime | None) -> None:
     assert parse_reset(value, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-26T09:00:01.123Z", datetime(2026, 11, 26, 9, 0, 1, 123000, tzinfo=UTC)),
+        ("2026-11-26T09:00:01.123456789Z", datetime(2026, 11, 26, 9, 0, 1, 123456, tzinfo=UTC)),
+        ("2026-11-26T09:00:01+0000", datetime(2026, 11, 26, 9, 0, 1, tzinfo=UTC)),  # Graph
+        ("2026-11-26T10:00:01+01:00", datetime(2026, 11, 26, 9, 0, 1, tzinfo=UTC)),
+        ("2026-11-26T09:00:01", datetime(2026, 11, 26, 9, 0, 1, tzinfo=UTC)),  # no offset: UTC
+        (" 2026-11-26T09:00:01Z\n", datetime(2026, 11, 26, 9, 0, 1, tzinfo=UTC)),
+        ("yesterday", None),
+        ("2026-13-45T99:00:00Z", None),
+        ("", None),
+        (None, None),
+        (1795654800, None),
+        (["2026-11-26T09:00:01Z"], None),
+    ],
+)
+def test_parse_time(value: object, expected: datetime | None) -> None:
+    got = parse_time(value)
+    assert got == expected
+    if got is not None:
+        assert got.utcoffset() == timedelta(0)
 
 
 def test_refused_connection_is_transient_even_for_a_write() -> None:
