@@ -108,9 +108,12 @@ def parse_reset(value: str | None, now: datetime | None = None) -> datetime | No
     except ValueError:
         pass
     else:
-        if number > 365 * 86400:
-            return datetime.fromtimestamp(number, UTC)
-        return now + timedelta(seconds=max(0.0, number))
+        try:
+            if number > 365 * 86400:
+                return datetime.fromtimestamp(number, UTC)
+            return now + timedelta(seconds=max(0.0, number))
+        except (OverflowError, OSError, ValueError):  # "inf", or past the year 9999
+            return None
     when = parse_time(value)
     if when is not None:
         return when

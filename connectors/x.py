@@ -39,7 +39,7 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import THROTTLE, parse_time, scrub, translate
+from ._http import THROTTLE, parse_reset, parse_time, scrub, translate
 from ._oauth2 import TokenFile
 from ._session import RebasedSession, quiet_third_party_loggers
 
@@ -257,8 +257,7 @@ class XConnector:
         )
         words = scrub(words, self._secrets)[:300]
         if isinstance(exc, tweepy.TooManyRequests):
-            reset = response.headers.get("x-rate-limit-reset")
-            reset_at = _epoch(reset)
+            reset_at = parse_reset(response.headers.get("x-rate-limit-reset"))  # epoch seconds
             return RateLimited(f"X rate limit: {words}", reset_at=reset_at)
         if isinstance(exc, tweepy.Unauthorized):
             return AuthFailed(f"X refused the credentials: {words}")
@@ -294,13 +293,6 @@ def _problem(response: Any) -> str:
     if not isinstance(body, dict):
         return ""
     return str(body.get("detail") or body.get("title") or "")
-
-
-def _epoch(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(int(value), UTC) if value else None
-    except (ValueError, OverflowError):
-        return None
 
 
 _URL = re.compile(r"https?://\S+")

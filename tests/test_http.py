@@ -25,6 +25,8 @@ NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
         ("2026-11-26T02:05:00+01:00", datetime(2026, 11, 26, 1, 5, tzinfo=UTC)),
         ("Thu, 26 Nov 2026 01:05:00 GMT", datetime(2026, 11, 26, 1, 5, tzinfo=UTC)),
         ("soon", None),
+        ("inf", None),
+        ("99999999999999999", None),  # past the year 9999
         (None, None),
     ],
 )
