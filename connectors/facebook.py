@@ -171,7 +171,7 @@ class FacebookConnector:
         message = exc.message if isinstance(exc.message, str) else ""
         words = scrub(message, [self.token])[:300] or f"HTTP {status}"
         if code is None and status:
-            if status >= 500 or status == 0:
+            if status >= 500:
                 kind = UnknownOutcome if write else Transient
                 return kind(f"Facebook failed with HTTP {status} (not a Graph answer)")
             if status == 429:

@@ -215,7 +215,8 @@ class XConnector:
         else:
             assert self.oauth2 is not None
             access = self.oauth2.access_token(force_refresh=force_refresh)
-            self._secrets.append(access)
+            if access not in self._secrets:  # scrubbed from messages; kept once
+                self._secrets.append(access)
             # tweepy sends a user-context OAuth 2.0 token as the bearer with user_auth=False.
             client = tweepy.Client(bearer_token=access, return_type=dict, wait_on_rate_limit=False)
             user_auth = False
