@@ -134,6 +134,9 @@ class BlueskyConnector:
         (11666, timedelta(days=1)),
     )
     interval: ClassVar[float] = 1.0
+    #: ``find_published`` reads the post's own record key (``getRecord``): ``RecordNotFound``
+    #: proves it was never written, so reconciliation may re-send (to the same key).
+    lookup_is_authoritative: ClassVar[bool] = True
 
     def __init__(
         self,

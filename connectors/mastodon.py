@@ -49,6 +49,9 @@ class MastodonConnector:
     quotas: ClassVar[tuple[tuple[int, timedelta], ...]] = ((300, timedelta(hours=3)),)
     #: Seconds between two calls to the same instance.
     interval: ClassVar[float] = 1.0
+    #: A repeat of the ``Idempotency-Key`` within an hour is answered with the status already
+    #: created (Mastodon keeps the key for 3600 s): reconciliation may re-send inside it.
+    idempotency_window: ClassVar[timedelta | None] = timedelta(hours=1)
 
     def __init__(
         self,
