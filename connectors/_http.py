@@ -11,6 +11,7 @@ What a connector gets from here:
   429 → ``RateLimited``, 5xx after a write → ``UnknownOutcome``, other 4xx → ``Rejected``);
   connectors handle their own special cases first and call it for the rest.
 - ``parse_reset()``: ``Retry-After`` (seconds or HTTP date), ISO 8601 times and epoch seconds.
+- ``parse_time()``: a timestamp from a network's answer (ISO 8601) as an aware UTC time.
 - ``THROTTLE``: at most one call per ``interval`` per (network, host); tests switch it off with
   one autouse fixture (``THROTTLE.enabled = False``).
 
@@ -47,6 +48,7 @@ __all__ = [
     "check_status",
     "error_text",
     "parse_reset",
+    "parse_time",
     "scrub",
     "translate",
 ]
@@ -106,16 +108,35 @@ def parse_reset(value: str | None, now: datetime | None = None) -> datetime | No
     except ValueError:
         pass
     else:
-        if number > 365 * 86400:
-            return datetime.fromtimestamp(number, UTC)
-        return now + timedelta(seconds=max(0.0, number))
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
         try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+            if number > 365 * 86400:
+                return datetime.fromtimestamp(number, UTC)
+            return now + timedelta(seconds=max(0.0, number))
+        except (OverflowError, OSError, ValueError):  # "inf", or past the year 9999
             return None
+    when = parse_time(value)
+    if when is not None:
+        return when
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def parse_time(value: object) -> datetime | None:
+    """A timestamp from a network's answer as an aware UTC time; ``None`` if it is not one.
+
+    ISO 8601 as the networks send it: ``2026-11-26T09:00:01.123Z`` (Mastodon, Bluesky, X),
+    ``2026-11-26T09:00:01+0000`` (Graph), other offsets. A time without an offset is taken as
+    UTC. Anything else (not a string, empty, malformed, out of range) is ``None``, never raised.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
@@ -260,6 +281,7 @@ class HttpClient:
         self.timeout = timeout
         self.interval = interval
         self.session = session or requests.Session()
+        self.session.trust_env = False  # no proxies or .netrc credentials behind our back
         self.session.headers["User-Agent"] = USER_AGENT
         self.secrets = secrets
 

@@ -24,29 +24,15 @@ from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
 from goodwill.config import SecretRef
+from goodwill.credentials import write_private
 from goodwill.errors import AuthFailed, ConfigError, Transient
 
 from ._http import DEFAULT_TIMEOUT, scrub, translate
 
-__all__ = ["TokenFile", "write_secret_file"]
+__all__ = ["TokenFile"]
 
 #: Refresh this long before the access token expires.
 MARGIN = 300.0
-
-
-def write_secret_file(path: Path, content: str) -> None:
-    """Write ``content`` to ``path`` atomically, readable by its owner only (0600)."""
-    path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, content.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 class TokenFile:
@@ -92,7 +78,7 @@ class TokenFile:
 
     def save(self, token: dict[str, Any]) -> None:
         keep = {k: v for k, v in token.items() if v is not None}
-        write_secret_file(self.path, json.dumps(keep, indent=1, sort_keys=True) + "\n")
+        write_private(self.path, json.dumps(keep, indent=1, sort_keys=True) + "\n")
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

@@ -43,7 +43,7 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import DEFAULT_TIMEOUT, HttpClient, error_text, parse_reset, scrub
+from ._http import DEFAULT_TIMEOUT, HttpClient, error_text, parse_reset, parse_time, scrub
 
 __all__ = ["BlueskyConnector", "SessionFile", "post_rkey", "setup"]
 
@@ -134,6 +134,9 @@ class BlueskyConnector:
         (11666, timedelta(days=1)),
     )
     interval: ClassVar[float] = 1.0
+    #: ``find_published`` reads the post's own record key (``getRecord``): ``RecordNotFound``
+    #: proves it was never written, so reconciliation may re-send (to the same key).
+    lookup_is_authoritative: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -261,13 +264,7 @@ class BlueskyConnector:
         except _NotFound:
             return None
         value = answer.get("value") if isinstance(answer, dict) else None
-        created = value.get("createdAt") if isinstance(value, dict) else None
-        published = None
-        if isinstance(created, str):
-            try:
-                published = datetime.fromisoformat(created.replace("Z", "+00:00"))
-            except ValueError:
-                published = None
+        published = parse_time(value.get("createdAt")) if isinstance(value, dict) else None
         return Receipt(str(answer.get("uri")), self._web_url(rkey), published)
 
     def verify(self) -> str:

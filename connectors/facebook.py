@@ -31,7 +31,7 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import DEFAULT_TIMEOUT, THROTTLE, scrub, translate
+from ._http import DEFAULT_TIMEOUT, THROTTLE, parse_time, scrub, translate
 from ._session import RebasedSession, quiet_third_party_loggers
 
 __all__ = ["FacebookConnector"]
@@ -134,11 +134,10 @@ class FacebookConnector:
         wanted = " ".join(post.text.split())
         for item in result.get("data") or []:
             if " ".join(str(item.get("message", "")).split()) == wanted:
-                created = item.get("created_time")
                 return Receipt(
                     remote_id=str(item["id"]),
                     url=item.get("permalink_url") or f"https://www.facebook.com/{item['id']}",
-                    published_at=_graph_time(created) if created else None,
+                    published_at=parse_time(item.get("created_time")),
                 )
         return None
 
@@ -172,7 +171,7 @@ class FacebookConnector:
         message = exc.message if isinstance(exc.message, str) else ""
         words = scrub(message, [self.token])[:300] or f"HTTP {status}"
         if code is None and status:
-            if status >= 500 or status == 0:
+            if status >= 500:
                 kind = UnknownOutcome if write else Transient
                 return kind(f"Facebook failed with HTTP {status} (not a Graph answer)")
             if status == 429:
@@ -218,13 +217,6 @@ def _regain_minutes(value: Any) -> int:
     if isinstance(value, list):
         return max([0, *(_regain_minutes(v) for v in value)])
     return 0
-
-
-def _graph_time(value: str) -> datetime | None:
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return None
 
 
 def setup(channel: Any, config: Config, io: Any, **options: Any) -> dict[str, str]:

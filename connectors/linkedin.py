@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,7 +38,7 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import DEFAULT_TIMEOUT, HttpClient, scrub
+from ._http import DEFAULT_TIMEOUT, HttpClient, parse_reset, scrub
 from ._session import quiet_third_party_loggers
 
 __all__ = ["LinkedInConnector", "expiry_warning", "token_expiry"]
@@ -315,15 +314,8 @@ def _json(response: requests.Response) -> dict[str, Any]:
 def _retry_after(response: requests.Response) -> datetime:
     """``Retry-After`` when given; else midnight UTC, when LinkedIn's daily quotas reset."""
     now = datetime.now(UTC)
-    value = response.headers.get("retry-after")
-    if value:
-        if value.strip().isdigit():
-            return now + timedelta(seconds=int(value))
-        try:
-            return parsedate_to_datetime(value).astimezone(UTC)
-        except (TypeError, ValueError):
-            pass
-    return datetime.combine(now.date() + timedelta(days=1), time(0), UTC)
+    given = parse_reset(response.headers.get("retry-after"), now)
+    return given or datetime.combine(now.date() + timedelta(days=1), time(0), UTC)
 
 
 def setup(channel: Any, config: Config, io: Any, **options: Any) -> dict[str, str]:

@@ -15,7 +15,7 @@ import hashlib
 import html
 import re
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -24,7 +24,7 @@ from goodwill.config import Config
 from goodwill.errors import AuthFailed, ConnectorError, Rejected, Transient, UnknownOutcome
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import DEFAULT_TIMEOUT, HttpClient, error_text
+from ._http import DEFAULT_TIMEOUT, HttpClient, error_text, parse_time
 
 __all__ = ["MastodonConnector", "setup"]
 
@@ -49,6 +49,9 @@ class MastodonConnector:
     quotas: ClassVar[tuple[tuple[int, timedelta], ...]] = ((300, timedelta(hours=3)),)
     #: Seconds between two calls to the same instance.
     interval: ClassVar[float] = 1.0
+    #: A repeat of the ``Idempotency-Key`` within an hour is answered with the status already
+    #: created (Mastodon keeps the key for 3600 s): reconciliation may re-send inside it.
+    idempotency_window: ClassVar[timedelta | None] = timedelta(hours=1)
 
     def __init__(
         self,
@@ -120,7 +123,7 @@ class MastodonConnector:
             probe.http.session.headers.pop("Authorization", None)
             try:
                 limit, source = probe._instance_limit(), "the instance"
-            except (Transient, UnknownOutcome, Rejected, AuthFailed):
+            except ConnectorError:  # any failure, a 429 included: the preview still shows
                 limit, source = cls.default_limit, "default; the instance did not answer"
             _PUBLIC_LIMITS[channel.base_url] = (limit, source)
         shown = cls(channel.base_url, "", visibility=channel.visibility)
@@ -206,13 +209,7 @@ class MastodonConnector:
         if not isinstance(status, dict) or "id" not in status:
             what = "mastodon: the answer has no status id"
             raise (UnknownOutcome if write else Transient)(what)
-        created = status.get("created_at")
-        published = None
-        if isinstance(created, str):
-            try:
-                published = datetime.fromisoformat(created.replace("Z", "+00:00"))
-            except ValueError:
-                published = None
+        published = parse_time(status.get("created_at"))
         return Receipt(str(status["id"]), status.get("url") or status.get("uri"), published)
 
 

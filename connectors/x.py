@@ -39,7 +39,7 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import THROTTLE, scrub, translate
+from ._http import THROTTLE, parse_reset, parse_time, scrub, translate
 from ._oauth2 import TokenFile
 from ._session import RebasedSession, quiet_third_party_loggers
 
@@ -176,11 +176,10 @@ class XConnector:
         for tweet in data.get("data") or []:
             if _comparable(str(tweet.get("text", ""))) == wanted:
                 tweet_id = str(tweet["id"])
-                created = tweet.get("created_at")
                 return Receipt(
                     remote_id=tweet_id,
                     url=f"https://x.com/i/web/status/{tweet_id}",
-                    published_at=datetime.fromisoformat(created) if created else None,
+                    published_at=parse_time(tweet.get("created_at")),
                 )
         return None
 
@@ -216,7 +215,8 @@ class XConnector:
         else:
             assert self.oauth2 is not None
             access = self.oauth2.access_token(force_refresh=force_refresh)
-            self._secrets.append(access)
+            if access not in self._secrets:  # scrubbed from messages; kept once
+                self._secrets.append(access)
             # tweepy sends a user-context OAuth 2.0 token as the bearer with user_auth=False.
             client = tweepy.Client(bearer_token=access, return_type=dict, wait_on_rate_limit=False)
             user_auth = False
@@ -239,7 +239,7 @@ class XConnector:
                 client, user_auth = self._client(force_refresh=True)
                 result = call(client, user_auth)
         except tweepy.HTTPException as exc:
-            raise self._translate(exc) from None
+            raise self._translate(exc, write) from None
         except requests.RequestException as exc:
             err = translate(exc, network="X", write=write)
             raise type(err)(scrub(err.message, self._secrets)) from None
@@ -250,7 +250,7 @@ class XConnector:
             raise kind(f"X sent an answer that could not be read ({type(exc).__name__})") from None
         return result if isinstance(result, dict) else {}
 
-    def _translate(self, exc: tweepy.HTTPException) -> ConnectorError:
+    def _translate(self, exc: tweepy.HTTPException, write: bool) -> ConnectorError:
         response = exc.response
         status = int(getattr(response, "status_code", 0) or 0)
         words = (
@@ -258,8 +258,7 @@ class XConnector:
         )
         words = scrub(words, self._secrets)[:300]
         if isinstance(exc, tweepy.TooManyRequests):
-            reset = response.headers.get("x-rate-limit-reset")
-            reset_at = _epoch(reset)
+            reset_at = parse_reset(response.headers.get("x-rate-limit-reset"))  # epoch seconds
             return RateLimited(f"X rate limit: {words}", reset_at=reset_at)
         if isinstance(exc, tweepy.Unauthorized):
             return AuthFailed(f"X refused the credentials: {words}")
@@ -280,7 +279,9 @@ class XConnector:
         if isinstance(exc, tweepy.BadRequest | tweepy.NotFound):
             return Rejected(f"X refused the request: {words}")
         if isinstance(exc, tweepy.TwitterServerError):
-            return UnknownOutcome(f"X failed with HTTP {status}; reconcile before re-sending")
+            if write:
+                return UnknownOutcome(f"X failed with HTTP {status}; reconcile before re-sending")
+            return Transient(f"X failed with HTTP {status}")  # a read changed nothing
         return Rejected(f"X answered HTTP {status}: {words}")
 
 
@@ -293,13 +294,6 @@ def _problem(response: Any) -> str:
     if not isinstance(body, dict):
         return ""
     return str(body.get("detail") or body.get("title") or "")
-
-
-def _epoch(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(int(value), UTC) if value else None
-    except (ValueError, OverflowError):
-        return None
 
 
 _URL = re.compile(r"https?://\S+")

@@ -5,7 +5,6 @@
 - ``secrets_dir()``: ``$GOODWILL_SECRETS_DIR``, else ``~/.config/goodwill/secrets``: where
   ``goodwill auth`` writes tokens the owner chose to keep in files (``file:`` references).
 - ``write_private(path, text)``: atomic write, file 0600, parent folder 0700.
-- ``store_secret(ref, value)``: write a (refreshed) token back to where its reference points.
 
 Nothing here logs or returns a secret's value in a message.
 """
@@ -17,10 +16,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from goodwill.config import SecretRef
-from goodwill.errors import ConfigError
-
-__all__ = ["secrets_dir", "state_dir", "store_secret", "write_private"]
+__all__ = ["secrets_dir", "state_dir", "write_private"]
 
 
 def state_dir() -> Path:
@@ -53,18 +49,3 @@ def write_private(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def store_secret(ref: SecretRef, value: str) -> str:
-    """Write ``value`` where ``ref`` points; returns a line saying what the owner must do.
-
-    ``file:`` references are rewritten in place (0600). An ``env:`` variable cannot be changed
-    for other processes: the line asks the owner to export it. ``secret:`` blocks are written by
-    the Prefect layer (``flows/``), never by the core.
-    """
-    if ref.scheme == "file":
-        write_private(Path(ref.name), value + "\n")
-        return f"saved to {ref.name} (readable only by you)"
-    if ref.scheme == "env":
-        return f"export {ref.name}=<the new token> (Goodwill cannot change your environment)"
-    raise ConfigError(f"credential {ref}: Prefect Secret blocks are written by the flows")

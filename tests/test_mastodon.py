@@ -7,6 +7,7 @@ the error entity ``{"error": "..."}``), trimmed to the fields Goodwill reads plu
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -233,3 +234,18 @@ def test_a_resend_with_the_same_key_gets_the_first_status(fake_server: FakeServe
     again = conn.publish(sample_post("mastodon", attempt_id="retry"))
     assert first.remote_id == again.remote_id
     assert len(seen) == 1
+
+
+def test_preview_survives_a_rate_limited_instance(
+    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 429 on the public instance read is shown as the default limit, not raised."""
+    fake_server.route("GET", "/api/v2/instance", SPEC.rate_limited)
+    monkeypatch.setattr("connectors.mastodon._PUBLIC_LIMITS", {})
+    channel = SimpleNamespace(base_url=fake_server.url, visibility="public", language="en")
+    config = SimpleNamespace(brand=SimpleNamespace(language="en"))
+    shown = MastodonConnector.preview(channel, config, sample_post("mastodon"))  # type: ignore[arg-type]
+    assert shown["limit"] == 500
+    assert shown["limit_from"].startswith("default")
+    [probe] = fake_server.calls("GET", "/api/v2/instance")
+    assert "authorization" not in probe.headers

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from connectors.bluesky import BlueskyConnector
+from connectors.mastodon import MastodonConnector
 from goodwill import cli
 from goodwill.config import Config
 from goodwill.errors import Transient, UnknownOutcome
 from goodwill.events import RecordingSink
 from goodwill.models import PostState
 from goodwill.publishing import LEASE, SETTLE, build_outgoing, publish_due
-from goodwill.reconcile import reconcile
+from goodwill.reconcile import idempotency_window, lookup_is_authoritative, reconcile
 from goodwill.store import Store
 from goodwill.store.posts import Choice
 from tests.fakes import FakeNetwork
@@ -293,3 +295,34 @@ def test_outbox_posts_lost_in_a_crash_are_re_sent_once(tmp_path: Path, brand: st
     lines = config.resolve_path("outbox.jsonl").read_text().splitlines()
     assert sorted(json.loads(x)["post_id"] for x in lines) == sorted([found_id, lost_id])
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("network", "expected"),
+    [
+        # Mastodon: the Idempotency-Key dedupes for an hour, so a repeat inside it is safe.
+        (MastodonConnector, "same idempotency key"),
+        # Bluesky: the lookup reads the post's own record key; not there means never written.
+        (BlueskyConnector, "authoritative"),
+    ],
+    ids=["mastodon", "bluesky"],
+)
+def test_real_connectors_declare_how_an_unknown_post_is_settled(
+    config: Config, store: Store, network: type, expected: str
+) -> None:
+    """With the connector's own settings, a post lost mid-call is re-sent, not left unknown."""
+    net = FakeNetwork(
+        idempotency_window=idempotency_window(network),
+        lookup_is_authoritative=lookup_is_authoritative(network),
+    )
+    [post_id] = queue_posts(store, "a", "v", MONDAY_9 - timedelta(hours=1))
+    net.before_send = die
+    crash_once(config, store, net)
+    net.before_send = None
+    result = publish_due(
+        config, store, RUN + LEASE + timedelta(minutes=1), RecordingSink(), net.factory
+    )
+    post = store.posts.get(post_id)
+    assert post.state == PostState.PUBLISHED and result.unknown == 0
+    assert post.checked and expected in post.checked and "re-sent" in post.checked
+    assert net.post_ids() == [post_id]

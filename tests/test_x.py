@@ -197,6 +197,19 @@ def test_find_published_matches_text_with_tco_links(
     assert "oauth_signature" in timeline[0].headers["authorization"]
 
 
+def test_find_published_survives_a_malformed_created_at(
+    config_dir: Path, oauth1_env: dict[str, str]
+) -> None:
+    ours = {"id": "1800000000000000002", "text": "Hello there", "created_at": "not a time"}
+    with NetServer() as net:
+        net.reply("GET", "/2/users/me", 200, ME)
+        net.reply("GET", f"/2/users/{ME['data']['id']}/tweets", 200, {"data": [ours]})
+        config, channel = oauth1_channel(config_dir, net.url)
+        found = connector_for(channel, config).find_published(outgoing("Hello there"))
+    assert found is not None and found.remote_id == ours["id"]
+    assert found.published_at is None
+
+
 def test_verify_reads_users_me(config_dir: Path, oauth1_env: dict[str, str]) -> None:
     with NetServer() as net:
         net.reply("GET", "/2/users/me", 200, ME)
@@ -324,6 +337,23 @@ def test_read_timeout_on_a_read_is_transient(oauth1_env: dict[str, str]) -> None
         )
         with pytest.raises(Transient):
             connector.verify()
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_server_error_on_a_read_is_transient(
+    config_dir: Path, oauth1_env: dict[str, str], status: int
+) -> None:
+    """A 5xx on a read (verify, find_published) changed nothing: retry, no reconciliation."""
+    with NetServer() as net:
+        net.reply("GET", "/2/users/me", status, "<html><body>Over capacity</body></html>")
+        config, channel = oauth1_channel(config_dir, net.url)
+        connector = connector_for(channel, config)
+        with pytest.raises(Transient, match=f"HTTP {status}"):
+            connector.verify()  # type: ignore[attr-defined]
+        net.reply("GET", "/2/users/me", 200, ME)
+        net.reply("GET", f"/2/users/{ME['data']['id']}/tweets", status, "<html>down</html>")
+        with pytest.raises(Transient, match=f"HTTP {status}"):
+            connector.find_published(outgoing())
 
 
 # --------------------------------------------------------------------------- OAuth 2.0 PKCE
