@@ -65,6 +65,19 @@ def _prefix_length(n: int) -> int:
     return n - math.ceil(SAME_STORY * n - 1e-9) + 1
 
 
+def _least_shared_of(total: int) -> int:
+    """The fewest shared words that make two titles of ``total`` words in all the same story
+    (``shared >= SAME_STORY * (total - shared)``, which only grows true as ``shared`` grows)."""
+    shared = 0
+    while shared < SAME_STORY * (total - shared):
+        shared += 1
+    return shared
+
+
+# A title key has at most 200 characters, so at most 100 words: two titles, 200 words in all.
+_LEAST_SHARED = [_least_shared_of(total) for total in range(201)]
+
+
 # (id, source, when as a POSIX timestamp, words, number of words): a tuple, because the inner
 # loop of ``match`` unpacks millions of them and floats compare faster than datetimes.
 IndexEntry = tuple[int, str, float, tuple[str, ...], int]
@@ -121,10 +134,25 @@ class StoryIndex:
 
     def add(self, item_id: int, source: str, when: datetime, key: str) -> IndexEntry:
         """Index a title; returns its entry ``(id, source, POSIX time, words, word count)``."""
-        tokens, ranked, prefix = self._words(key)
+        return self._add(item_id, source, when.timestamp(), key, self._words(key))
+
+    def match(self, source: str, when: datetime, key: str) -> list[int]:
+        """Ids of stories from other sources within the window that match this title."""
+        return self._match(source, when.timestamp(), key, self._words(key))
+
+    def match_and_add(
+        self, item_id: int, source: str, at: float, key: str
+    ) -> tuple[list[int], IndexEntry]:
+        """``match``, then ``add``, for a new title at POSIX time ``at``: its words are
+        computed once (what ingest runs for every new item)."""
+        words = self._words(key)
+        return self._match(source, at, key, words), self._add(item_id, source, at, key, words)
+
+    def _add(self, item_id: int, source: str, at: float, key: str, words: _Words) -> IndexEntry:
+        tokens, ranked, prefix = words
         # A tuple of the words: a third of a frozenset's memory, and intersects as fast. In rank
         # order, so that ``match`` finds a shared word's position in it.
-        entry = (item_id, source, when.timestamp(), ranked, len(tokens))
+        entry = (item_id, source, at, ranked, len(tokens))
         self._by_key[key].append(entry)
         if len(tokens) >= MIN_TOKENS:
             by_token = self._by_token
@@ -143,12 +171,10 @@ class StoryIndex:
                     insort(posting.setdefault(source, []), entry, key=_LENGTH)
         return entry
 
-    def match(self, source: str, when: datetime, key: str) -> list[int]:
-        """Ids of stories from other sources within the window that match this title."""
-        tokens, _, prefix = self._words(key)
+    def _match(self, source: str, at: float, key: str, words: _Words) -> list[int]:
+        tokens, _, prefix = words
         found: dict[int, None] = {}
         window = self._window_s
-        at = when.timestamp()
         for item_id, other_source, other_at, _, _ in self._by_key.get(key, ()):
             if other_source != source and abs(other_at - at) <= window:
                 found[item_id] = None
@@ -159,6 +185,7 @@ class StoryIndex:
             low, high = n * SAME_STORY, n / SAME_STORY
             by_token = self._by_token
             budget = MAX_CANDIDATES
+            least = _LEAST_SHARED
             # Positional filter (Xiao et al., "Efficient similarity joins for near duplicate
             # detection", 2008): a title first met through the word ranked i-th here and j-th
             # there shares no word ranked before it (it would have been met through that one),
@@ -176,6 +203,7 @@ class StoryIndex:
                     if isinstance(posting, list)
                     else [e for s, e in posting.items() if s != source]
                 )
+                left = n - i  # words of this title from the i-th on
                 for group in groups:
                     # Only titles of a length that can match: most of a list, skipped unread.
                     start = bisect_left(group, low, key=_LENGTH)
@@ -187,17 +215,17 @@ class StoryIndex:
                         positional = False
                     budget -= len(entries)
                     for item_id, other_source, other_at, other, m in entries:
-                        if abs(other_at - at) > window:
+                        if other_source == source or abs(other_at - at) > window:
                             continue
-                        if other_source == source or item_id in seen:
+                        if item_id in seen:
                             continue
                         seen.add(item_id)
+                        need = least[n + m]
                         if positional:
-                            bound = min(n - i, m - other.index(token))
-                            if bound < SAME_STORY * (n + m - bound):
+                            right = m - other.index(token)
+                            if (left if left < right else right) < need:
                                 continue
-                        shared = len(tokens.intersection(other))
-                        if shared >= SAME_STORY * (n + m - shared):
+                        if len(tokens.intersection(other)) >= need:
                             found[item_id] = None
                     if budget <= 0:  # pathological: thousands of titles of the same words
                         return list(found)

@@ -299,6 +299,7 @@ def _fetch_and_parse(
             parsed[i], read[i] = _hand_on(future.result(), on_items)
 
     executor: Executor
+    starter: threading.Thread | None = None
     if len(sources) >= PROCESS_MIN_FEEDS:
         executor = ProcessPoolExecutor(max_workers=PARSE_PROCESSES, mp_context=_parse_context())
         # Workers start with the first body, so a run where every feed answers 304 starts
@@ -306,8 +307,12 @@ def _fetch_and_parse(
         # the workers start now, while the first requests are on the wire.
         unvalidated = sum(1 for r in requests if not (r.etag or r.last_modified))
         if unvalidated >= PROCESS_MIN_FEEDS:
-            for _ in range(PARSE_PROCESSES):
-                executor.submit(ready)
+            # From a thread: each start waits for the forkserver to fork the worker (a tenth
+            # of a second at first), and the downloads need not wait for that.
+            starter = threading.Thread(
+                target=_start_workers, args=(executor,), name="goodwill-parse-start", daemon=True
+            )
+            starter.start()
     else:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="goodwill-parse")
 
@@ -343,20 +348,30 @@ def _fetch_and_parse(
             on_fetched(source.name)
 
     with executor:
-        fetched = fetch_feeds(
-            requests,
-            concurrency=config.policy.concurrency,
-            timeout=config.policy.fetch_timeout.total_seconds(),
-            max_bytes=config.policy.max_feed_bytes,
-            on_done=on_done,
-            admit=backlog.admit,
-            release_bodies=True,
-        )
+        try:
+            fetched = fetch_feeds(
+                requests,
+                concurrency=config.policy.concurrency,
+                timeout=config.policy.fetch_timeout.total_seconds(),
+                max_bytes=config.policy.max_feed_bytes,
+                on_done=on_done,
+                admit=backlog.admit,
+                release_bodies=True,
+            )
+        finally:
+            if starter is not None:  # before the executor shuts down: it takes no new work then
+                starter.join()
     # Leaving the block waited for every parse, and ``collect`` has seen each.
     if broken:  # a worker died (a crash in C, or killed): find the feed that did it
         for i, outcome in _parse_one_by_one([(i, bodies[i]) for i in sorted(broken)]).items():
             parsed[i], read[i] = _hand_on(outcome, on_items)
     return _Fetched(fetched, parsed, read)
+
+
+def _start_workers(executor: Executor) -> None:
+    """Start the parse workers before the first body arrives."""
+    for _ in range(PARSE_PROCESSES):
+        executor.submit(ready)
 
 
 def _parse_context() -> BaseContext:

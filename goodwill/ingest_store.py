@@ -226,35 +226,38 @@ class _Linker:
 
         links: dict[int, int] = {}
         duplicates = 0
+        now = self._now.timestamp()
+        this_run = self._this_run
         for item in stored:
             item_id = ids[item.url]
-            when = item.published_at or self._now
-            key = (when.timestamp(), item.source)
-            self._this_run.add(item_id)
-            matches = index.match(item.source, when, item.title_key)
-            roots = {canonical_of.get(m) or m for m in matches}
-            if roots:
-                # A story already drafted keeps its drafted telling as the root, however early
-                # the new one is: moving the root would let the story be drafted twice.
-                shared = [r for r in roots if r in self._drafted]
-                root = min(shared or roots, key=first)
-                if not shared and key < first(root)[:2]:
-                    # The new item told the story first: it becomes the one shared and
-                    # credited, and every telling of the old roots points at it.
-                    followers = [m for r in roots for m in (r, *self._members.pop(r, ()))]
-                    for m in followers:
-                        if m in self._this_run and canonical_of.get(m) is None:
-                            duplicates += 1  # one of this run's roots is a duplicate now
-                        links[m] = item_id
-                        canonical_of[m] = item_id
-                    self._members[item_id].extend(followers)
-                    canonical_of[item_id] = None
-                else:
-                    links[item_id] = root
-                    canonical_of[item_id] = root
-                    self._members[root].append(item_id)
-                    duplicates += 1
-            else:
+            at = item.published_at.timestamp() if item.published_at is not None else now
+            this_run.add(item_id)
+            matches, entry_of[item_id] = index.match_and_add(
+                item_id, item.source, at, item.title_key
+            )
+            if not matches:  # nearly every item: a story of its own
                 canonical_of[item_id] = None
-            entry_of[item_id] = index.add(item_id, item.source, when, item.title_key)
+                continue
+            key = (at, item.source)
+            roots = {canonical_of.get(m) or m for m in matches}
+            # A story already drafted keeps its drafted telling as the root, however early
+            # the new one is: moving the root would let the story be drafted twice.
+            shared = [r for r in roots if r in self._drafted]
+            root = min(shared or roots, key=first)
+            if not shared and key < first(root)[:2]:
+                # The new item told the story first: it becomes the one shared and
+                # credited, and every telling of the old roots points at it.
+                followers = [m for r in roots for m in (r, *self._members.pop(r, ()))]
+                for m in followers:
+                    if m in self._this_run and canonical_of.get(m) is None:
+                        duplicates += 1  # one of this run's roots is a duplicate now
+                    links[m] = item_id
+                    canonical_of[m] = item_id
+                self._members[item_id].extend(followers)
+                canonical_of[item_id] = None
+            else:
+                links[item_id] = root
+                canonical_of[item_id] = root
+                self._members[root].append(item_id)
+                duplicates += 1
         return list(links.items()), duplicates

@@ -134,10 +134,11 @@ def _sqlite_stamp(value: datetime) -> str:
 def _add_sqlite(
     conn: Connection, brand: str, new: Sequence[NewItem], fetched_at: datetime
 ) -> dict[str, int] | None:
-    """SQLite's fast path: one ``INSERT OR IGNORE`` for all rows, then the new ids read back as
-    the rows past the largest id before (``BEGIN IMMEDIATE`` holds the write lock, so no other
-    writer adds rows meanwhile). ``None``, with nothing inserted, if the count read back is not
-    the count inserted (SQLite reuses rowids past 2**63): the caller's general path is exact."""
+    """SQLite's fast path: one ``INSERT OR IGNORE`` for all rows, then the new ids: counted on
+    from the largest id before when every row went in, else read back as the rows past it
+    (``BEGIN IMMEDIATE`` holds the write lock, so no other writer adds rows meanwhile).
+    ``None``, with nothing inserted, if the count read back is not the count inserted (SQLite
+    reuses rowids past 2**63): the caller's general path is exact."""
     raw = conn.connection.driver_connection
     assert raw is not None
     before = conn.exec_driver_sql("SELECT max(id) FROM items").scalar() or 0
@@ -145,6 +146,13 @@ def _add_sqlite(
     changes = raw.total_changes
     _insert(conn, brand, new, fetched_at, or_ignore=True)  # the first of a URL twice wins
     inserted = raw.total_changes - changes
+    if inserted == len(new):
+        # Every row went in, in order, each taking the next rowid: the ids are known once the
+        # largest is where that puts it (reading 50,000 URLs back cost a tenth of the insert).
+        top = conn.exec_driver_sql("SELECT max(id) FROM items").scalar()
+        if top == before + inserted:
+            conn.exec_driver_sql("RELEASE items_add")
+            return {n.url: before + i for i, n in enumerate(new, start=1)}
     found: dict[str, int] = dict(
         conn.exec_driver_sql(
             "SELECT url, id FROM items WHERE id > ? AND brand = ?", (before, brand)
