@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing as mp
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -58,6 +59,8 @@ PROCESS_MIN_FEEDS = 50
 PARSE_PROCESSES = 2
 #: Bodies downloaded and not parsed yet, at most (about): beyond it, downloads wait.
 PARSE_BACKLOG_BYTES = 8 * 1024 * 1024
+#: Seconds between GIL hand-offs during a large run (Python's default is 0.005).
+GIL_SWITCH_INTERVAL = 0.0005
 #: After the first failure a source waits this long; each further failure doubles it.
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(days=1)
@@ -66,6 +69,25 @@ SourceErrorT = FetchError | ParseError
 # parse_and_normalise's arguments: body, final URL, content type, source, base URL, now, and
 # the digest of the body read last time
 _Job = tuple[bytes, str, str | None, str, str, datetime, str | None]
+
+
+@contextlib.contextmanager
+def _quick_gil_handoffs(large_run: bool) -> Iterator[None]:
+    """A shorter GIL switch interval for a large run, restored after it.
+
+    The store thread computes for long stretches, while the threads that hand bodies to the
+    parse workers and take their results back each need the GIL for a moment per feed; a
+    thread asking for it waits up to one interval. At Python's 5 ms those hand-offs, not the
+    parsers, set the pace of a thousand-feed run (``benchmarks/ingest_bench``: see the README).
+    """
+    before = sys.getswitchinterval()
+    if large_run:
+        sys.setswitchinterval(min(before, GIL_SWITCH_INTERVAL))
+    try:
+        yield
+    finally:
+        if large_run:
+            sys.setswitchinterval(before)
 
 
 def backoff(failures: int) -> timedelta:
@@ -171,17 +193,18 @@ def ingest(
         digests.append(state.body_hash if same and state else None)
     # New items are stored while the rest of the run downloads (see goodwill.ingest_store).
     pipeline = ItemPipeline(config, store, now)
-    try:
-        outcomes = _fetch_and_parse(
-            config, sources, requests, digests, now, on_fetched, pipeline.put
-        )
-    except BaseException:
-        with contextlib.suppress(Exception):
-            pipeline.finish()
-        raise
-    # Items first, then the sources' validators: if storing fails, the next run must not be
-    # told "304 Not Modified" for feeds whose items were never stored.
-    stored = pipeline.finish()
+    with _quick_gil_handoffs(len(sources) >= PROCESS_MIN_FEEDS):
+        try:
+            outcomes = _fetch_and_parse(
+                config, sources, requests, digests, now, on_fetched, pipeline.put
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                pipeline.finish()
+            raise
+        # Items first, then the sources' validators: if storing fails, the next run must not
+        # be told "304 Not Modified" for feeds whose items were never stored.
+        stored = pipeline.finish()
     result.new_items, result.duplicates, result.new = stored, pipeline.duplicates, pipeline.new
     results = outcomes.fetched
 

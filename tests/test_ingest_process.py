@@ -215,3 +215,22 @@ def test_a_changed_body_is_parsed(config_dir: Path, tmp_path: Path) -> None:
     assert first.fetched == 1 and same.not_modified == 1 and same.fetched == 0
     assert changed.fetched == 1 and changed.new_items == 1
     assert "https://x.example/9" in {url for url, *_ in stored}
+
+
+def test_a_large_run_hands_the_gil_over_quickly_and_restores_the_interval(
+    config: Config, tmp_path: Path
+) -> None:
+    """The store thread computes for long stretches: during a large run the threads that feed
+    the parse workers get the GIL within GIL_SWITCH_INTERVAL, and the process's own interval
+    is back when the run ends."""
+    import sys
+
+    seen: list[float] = []
+    before = sys.getswitchinterval()
+    _run(config, tmp_path / "s.db", on_fetched=lambda _: seen.append(sys.getswitchinterval()))
+    assert seen and set(seen) == {goodwill.ingest.GIL_SWITCH_INTERVAL}
+    assert sys.getswitchinterval() == before
+    small = replace(config, sources=config.sources[: PROCESS_MIN_FEEDS - 1])
+    seen.clear()
+    _run(small, tmp_path / "small.db", on_fetched=lambda _: seen.append(sys.getswitchinterval()))
+    assert set(seen) == {before}
