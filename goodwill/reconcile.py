@@ -170,10 +170,16 @@ def _reconcile_post(
         )
         result.published += 1
         result.lines.append(f"{channel.name}: post {taken.id} reconciled: {checked}")
-        sink.emit(
+        sink.emit(  # the same payload as a post published directly, and how it was settled
             "goodwill.post.published",
             res,
-            {"remote_id": found.remote_id, "url": found.url, "reconciled": True},
+            {
+                "remote_id": found.remote_id,
+                "url": found.url,
+                "category": taken.category,
+                "kind": str(taken.kind),
+                "reconciled": True,
+            },
         )
         return
 

@@ -86,12 +86,17 @@ def test_crash_after_the_network_accepted_is_found_never_resent(
     net = FakeNetwork(lookup_is_authoritative=True).accept_then_fail("a", Killed())
     [post_id] = queue_posts(store, "a", "v", MONDAY_9 - timedelta(hours=1))
     crash_once(config, store, net)
-    result = reconcile(config, store, RUN + LEASE * 2, RecordingSink(), net.factory)
+    sink = RecordingSink()
+    result = reconcile(config, store, RUN + LEASE * 2, sink, net.factory)
     assert result.published == 1
     post = store.posts.get(post_id)
     assert post.state == PostState.PUBLISHED and post.remote_id == f"fake-{post_id}"
     assert post.checked and "found on outbox" in post.checked
     assert net.post_ids() == [post_id]  # once
+    # Automations see the same event as for a post published directly, marked reconciled.
+    [payload] = [p for name, _, p in sink.events if name == "goodwill.post.published"]
+    assert payload["category"] == post.category and payload["kind"] == str(post.kind)
+    assert payload["remote_id"] == post.remote_id and payload["reconciled"] is True
 
 
 def test_502_after_accepting_is_unknown_then_found_at_the_next_run(
