@@ -6,7 +6,7 @@ Also brings the owner's own posts (``posts.yaml``) into the queue.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -487,12 +487,17 @@ def _own_post(
     )
 
 
-def expired_own_posts(config: Config, store: Store, now: datetime) -> list[tuple[int, str]]:
-    """Waiting own posts whose season ended: (post id, reason)."""
+def expired_own_posts(
+    config: Config, store: Store, now: datetime, posts: Iterable[Post] | None = None
+) -> list[tuple[int, str]]:
+    """Waiting own posts whose season ended: (post id, reason). Among ``posts`` when given
+    (a channel's queue), else among every waiting post."""
     today = now.astimezone(config.brand.tz).date()
     by_key = {own.key: own for own in config.posts}
     drops: list[tuple[int, str]] = []
-    for post in store.posts.find(states=("draft", "approved", "held")):
+    if posts is None:
+        posts = store.posts.find(states=("draft", "approved", "held"))
+    for post in posts:
         if post.origin != "config" or not post.own_key:
             continue
         own = by_key.get(post.own_key.split("~")[0])

@@ -61,16 +61,15 @@ def sweep(config: Config, store: Store, channel: Any, now: datetime) -> list[tup
     queued = store.posts.queued(channel.name)
     if not queued:
         return []
-    seasons = dict(expired_own_posts(config, store, now))
+    seasons = dict(expired_own_posts(config, store, now, queued))
     links = history.recent_links(store, channel.name, now - config.policy.link_window)
+    published = store.items.published_times(p.item_id for p in queued if p.item_id)
     drops: list[tuple[Post, str]] = []
     for post in queued:
-        item = store.items.get(post.item_id) if post.item_id else None
-        published = (item.published_at or item.fetched_at) if item else None
         reason = guard(
             post,
             now,
-            item_published=published,
+            item_published=published.get(post.item_id) if post.item_id else None,
             max_item_age=config.policy.max_item_age,
             recent_links=links,
             link_window=config.policy.link_window,

@@ -256,3 +256,21 @@ def test_news_is_drafted_only_if_a_slot_can_carry_it_before_it_goes_stale(
         assert len(store.items.undrafted(MONDAY_9 - timedelta(days=2))) == 4
     finally:
         store.close()
+
+
+def test_an_items_age_runs_from_publication_or_else_from_fetching(store: Store) -> None:
+    """What the stale guard reads for a whole queue in one query: the publication time, or the
+    fetch time for an item its feed left undated."""
+    from goodwill.store import NewItem
+
+    fetched = MONDAY_9 - timedelta(hours=5)
+    dated = NewItem(
+        "https://a.example/1", "One", "one", "Site", None, "", MONDAY_9 - timedelta(days=2)
+    )
+    undated = NewItem("https://a.example/2", "Two", "two", "Site", None, "", None)
+    ids = store.items.add([dated, undated], fetched)
+    times = store.items.published_times([*ids.values(), 10**9])  # an unknown id: left out
+    assert times == {
+        ids[dated.url]: MONDAY_9 - timedelta(days=2),
+        ids[undated.url]: fetched,
+    }

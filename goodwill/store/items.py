@@ -291,6 +291,20 @@ class ItemStore:
                     items.update().where(items.c.id.in_(ids[i : i + _CHUNK])).values(drafted_at=at)
                 )
 
+    def published_times(self, ids: Iterable[int]) -> dict[int, datetime]:
+        """When each item was published (fetched, when undated): its age is judged by it."""
+        ids = list(ids)
+        out: dict[int, datetime] = {}
+        with self._store.begin() as conn:
+            for i in range(0, len(ids), _CHUNK):
+                rows = conn.execute(
+                    select(items.c.id, items.c.published_at, items.c.fetched_at).where(
+                        items.c.id.in_(ids[i : i + _CHUNK])
+                    )
+                )
+                out.update((r.id, r.published_at or r.fetched_at) for r in rows)
+        return out
+
     def get(self, item_id: int) -> Item | None:
         with self._store.begin() as conn:
             row = conn.execute(select(items).where(items.c.id == item_id)).first()
