@@ -194,8 +194,6 @@ def _publish_channel(
     day_start = datetime.combine(now.astimezone(tz).date(), time(0), tz)
     cap = channel.max_per_day or config.policy.max_per_day
 
-    over_budget = budget_check(config, store, channel, now)
-
     # Pinned posts first (own posts with --at), then the current slot.
     for pinned in [
         p for p in store.posts.queued(channel.name) if p.pinned_at and p.pinned_at <= now
@@ -217,7 +215,12 @@ def _publish_channel(
             sink,
             connector,
             result,
-            _chooser(gate, only=pinned.id, cap=None, over_budget=over_budget),
+            _chooser(
+                gate,
+                only=pinned.id,
+                cap=None,
+                over_budget=budget_check(config, store, channel, now),
+            ),
             slot_at=None,
             day_start=day_start,
         )
@@ -233,7 +236,12 @@ def _publish_channel(
             sink,
             connector,
             result,
-            _chooser(gate, only=None, cap=cap, over_budget=over_budget),
+            _chooser(
+                gate,
+                only=None,
+                cap=cap,
+                over_budget=budget_check(config, store, channel, now),
+            ),
             slot_at=slot,
             day_start=day_start,
         )
@@ -297,7 +305,9 @@ def budget_check(
     config: Config, store: Store, channel: Any, now: datetime
 ) -> Callable[[Post], str | None] | None:
     """For a channel with ``monthly_budget``: a pure per-post check (why it must wait, or None)
-    against what the channel has spent this calendar month. None when the channel has no budget."""
+    against what the channel has spent this calendar month. Made for each choice, when a post
+    is due: a post sent earlier in the same run counts for the next, and a run with nothing
+    due reads nothing. None when the channel has no budget."""
     budget = getattr(channel, "monthly_budget", None)
     if budget is None:
         return None

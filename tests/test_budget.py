@@ -125,6 +125,45 @@ def test_publisher_holds_posts_over_the_monthly_budget(
         store.close()
 
 
+def test_two_posts_in_one_run_are_held_to_the_budget_together(
+    tmp_path: Path, brand: str, database_url: str
+) -> None:
+    """A pinned post and the slot's post go out in the same run: the second is checked
+    against what the first cost, not against what was spent before the run."""
+    config = write_config(tmp_path / "c", brand, budget="0.25")
+    store = Store.open(config.brand.name, url=database_url)
+    try:
+        march = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+        for text, pinned in (("pinned", datetime(2026, 3, 2, 9, 0, tzinfo=UTC)), ("slot", None)):
+            store.posts.add(
+                [
+                    Post(
+                        channel="studio-x",
+                        network="x",
+                        category="tip",
+                        kind=Kind.VALUE,
+                        text=f"{text} https://a.example/{text}",
+                        link=f"https://a.example/{text}",
+                        state=PostState.APPROVED,
+                        origin="own",
+                        pinned_at=pinned,
+                    )
+                ],
+                march,
+            )
+        net = FakeNetwork()
+        result = publish_due(
+            config, store, datetime(2026, 3, 2, 9, 5, tzinfo=UTC), RecordingSink(), net.factory
+        )
+        # $0.20 went out pinned; the slot's $0.20 would make $0.40 > $0.25.
+        assert net.texts("studio-x") == ["pinned https://a.example/pinned"]
+        [held] = store.posts.find(states=["held"], channel="studio-x")
+        assert held.text.startswith("slot") and "$0.200 of $0.25" in (held.reason or "")
+        assert result.held == 1
+    finally:
+        store.close()
+
+
 def test_queue_shows_the_cost_of_each_post(
     tmp_path: Path, brand: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
