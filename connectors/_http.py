@@ -162,13 +162,31 @@ def error_text(response: requests.Response, limit: int = 300) -> str:
     return text[:limit]
 
 
-def translate(exc: requests.RequestException, *, network: str, write: bool) -> ConnectorError:
-    """A ``requests`` exception as Goodwill's error, decided by *when* it happened.
+def translate(
+    exc: requests.RequestException,
+    *,
+    network: str,
+    write: bool,
+    secrets: Iterable[str | None] = (),
+) -> ConnectorError:
+    """A ``requests`` exception as Goodwill's error, decided by *when* it happened, with
+    ``secrets`` scrubbed from its message.
 
     Failing to connect (refused, DNS, connect timeout, TLS handshake) means nothing was sent:
     ``Transient``. A read timeout or a dropped connection after a write was sent may mean the
     network has the post: ``UnknownOutcome``. Reads are always safe to retry: ``Transient``.
     """
+    err = _translate(exc, network=network, write=write)
+    return type(err)(scrub(err.message, secrets))
+
+
+def unreadable(network: str, exc: Exception, *, write: bool) -> ConnectorError:
+    """An answer a client library could not read: after a write the post may be out."""
+    kind = UnknownOutcome if write else Transient
+    return kind(f"{network} sent an answer that could not be read ({type(exc).__name__})")
+
+
+def _translate(exc: requests.RequestException, *, network: str, write: bool) -> ConnectorError:
     kind = type(exc).__name__
     if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
         return Transient(f"{network}: could not connect ({kind})")
@@ -305,8 +323,9 @@ class HttpClient:
         try:
             return self.session.request(method, url, **kwargs)
         except requests.RequestException as exc:
-            err = translate(exc, network=self.network, write=write)
-            raise type(err)(scrub(err.message, self.secrets())) from None
+            raise translate(
+                exc, network=self.network, write=write, secrets=self.secrets()
+            ) from None
 
     def check(
         self,

@@ -141,8 +141,10 @@ class TokenFile:
             )
         except requests.RequestException as exc:
             # Refreshing posts nothing: every transport failure is safe to retry.
-            err = translate(exc, network=f"refreshing the {self.what}", write=False)
-            raise Transient(scrub(err.message, secrets)) from None
+            err = translate(
+                exc, network=f"refreshing the {self.what}", write=False, secrets=secrets
+            )
+            raise Transient(err.message) from None
         except (OAuth2Error, ValueError) as exc:
             status = seen[-1].status_code if seen else 0
             if status >= 500 or status == 429:

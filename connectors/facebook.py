@@ -31,7 +31,7 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import DEFAULT_TIMEOUT, THROTTLE, parse_time, scrub, translate
+from ._http import DEFAULT_TIMEOUT, THROTTLE, parse_time, scrub, translate, unreadable
 from ._session import RebasedSession, quiet_third_party_loggers
 
 __all__ = ["FacebookConnector"]
@@ -155,13 +155,9 @@ class FacebookConnector:
         except facebook.GraphAPIError as exc:
             raise self._translate(exc, write) from None
         except requests.RequestException as exc:
-            err = translate(exc, network="Facebook", write=write)
-            raise type(err)(scrub(err.message, [self.token])) from None
-        except (ValueError, KeyError, TypeError) as exc:
-            kind = UnknownOutcome if write else Transient
-            raise kind(
-                f"Facebook sent an answer that could not be read ({type(exc).__name__})"
-            ) from None
+            raise translate(exc, network="Facebook", write=write, secrets=[self.token]) from None
+        except (ValueError, KeyError, TypeError) as exc:  # an answer the SDK could not read
+            raise unreadable("Facebook", exc, write=write) from None
         return result if isinstance(result, dict) else {}
 
     def _translate(self, exc: facebook.GraphAPIError, write: bool) -> ConnectorError:

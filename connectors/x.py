@@ -39,7 +39,7 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import THROTTLE, parse_reset, parse_time, scrub, translate
+from ._http import THROTTLE, parse_reset, parse_time, scrub, translate, unreadable
 from ._oauth2 import TokenFile
 from ._session import RebasedSession, quiet_third_party_loggers
 
@@ -241,13 +241,11 @@ class XConnector:
         except tweepy.HTTPException as exc:
             raise self._translate(exc, write) from None
         except requests.RequestException as exc:
-            err = translate(exc, network="X", write=write)
-            raise type(err)(scrub(err.message, self._secrets)) from None
+            raise translate(exc, network="X", write=write, secrets=self._secrets) from None
         except ConnectorError:
             raise
         except (ValueError, KeyError, TypeError) as exc:  # an answer tweepy could not read
-            kind = UnknownOutcome if write else Transient
-            raise kind(f"X sent an answer that could not be read ({type(exc).__name__})") from None
+            raise unreadable("X", exc, write=write) from None
         return result if isinstance(result, dict) else {}
 
     def _translate(self, exc: tweepy.HTTPException, write: bool) -> ConnectorError:
