@@ -7,8 +7,13 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from goodwill.config import Config
+    from goodwill.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CONFIG = ROOT / "config"
@@ -94,6 +99,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def use_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("GOODWILL_DATABASE_URL", database_url)
     return database_url
+
+
+@pytest.fixture
+def store(config: Config, database_url: str) -> Iterator[Store]:
+    """The store of the module's ``config`` fixture, on each database ``database_url`` gives."""
+    from goodwill.store import Store
+
+    s = Store.open(config.brand.name, url=database_url)
+    yield s
+    s.close()
 
 
 @pytest.fixture

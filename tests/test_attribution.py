@@ -214,13 +214,6 @@ def config(tmp_path: Path, brand: str) -> Config:
     )
 
 
-@pytest.fixture
-def store(config: Config, database_url: str) -> Iterator[Store]:
-    s = Store.open(config.brand.name, url=database_url)
-    yield s
-    s.close()
-
-
 def test_draft_reads_each_page_once_and_credits_per_network(
     config: Config, store: Store, server: FeedServer
 ) -> None:

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -52,13 +51,6 @@ def config(tmp_path: Path, brand: str) -> Config:
         posts=POSTS,
         policy="ratio: 5\ngrace: 30m\nmax_per_day: 5\ndiscover_credits: false\n",
     )
-
-
-@pytest.fixture
-def store(config: Config, database_url: str) -> Iterator[Store]:
-    s = Store.open(config.brand.name, url=database_url)
-    yield s
-    s.close()
 
 
 def _fill(config: Config, store: Store, now: datetime) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,13 +76,6 @@ def config(tmp_path: Path, brand: str) -> Config:
             "discover_credits: false\n"
         ),
     )
-
-
-@pytest.fixture
-def store(config: Config, database_url: str) -> Iterator[Store]:
-    s = Store.open(config.brand.name, url=database_url)
-    yield s
-    s.close()
 
 
 def test_stale_news_leaves_the_queue_at_publish_time(config: Config, store: Store) -> None:

@@ -24,13 +24,6 @@ def config(tmp_path: Path, brand: str) -> Config:
     return write_config(tmp_path / "config", brand)
 
 
-@pytest.fixture
-def store(config: Config, database_url: str) -> Store:
-    s = Store.open(config.brand.name, url=database_url)
-    yield s
-    s.close()
-
-
 def test_transient_failures_are_retried_with_bounded_jittered_backoff(
     config: Config, store: Store, _no_retry_waits: list[float]
 ) -> None:

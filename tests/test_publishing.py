@@ -53,13 +53,6 @@ def config(tmp_path: Path, brand: str) -> Config:
     return write_config(tmp_path / "config", brand)
 
 
-@pytest.fixture
-def store(config: Config, database_url: str) -> Store:
-    s = Store.open(config.brand.name, url=database_url)
-    yield s
-    s.close()
-
-
 def queue_posts(store: Store, channel: str, kinds: str, at: datetime, **extra: object) -> list[int]:
     """Queue one approved post per letter: v = value, P = promotion."""
     posts = [

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,13 +33,6 @@ RUN = MONDAY_9 + timedelta(minutes=5)
 @pytest.fixture
 def config(tmp_path: Path, brand: str) -> Config:
     return write_config(tmp_path / "config", brand)
-
-
-@pytest.fixture
-def store(config: Config, database_url: str) -> Iterator[Store]:
-    s = Store.open(config.brand.name, url=database_url)
-    yield s
-    s.close()
 
 
 class Killed(BaseException):

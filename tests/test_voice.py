@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -230,13 +229,6 @@ def config(tmp_path: Path, brand: str) -> Config:
         voice_fr=VOICE_FR,
         policy="ratio: 2\nmax_queued: 20\nmax_item_age: 30d\ndiscover_credits: false\n",
     )
-
-
-@pytest.fixture
-def store(config: Config, database_url: str) -> Iterator[Store]:
-    s = Store.open(config.brand.name, url=database_url)
-    yield s
-    s.close()
 
 
 def test_drafts_rotate_openers_per_channel_across_runs(config: Config, store: Store) -> None:
