@@ -25,8 +25,8 @@ from goodwill.models import PostState
 from goodwill.publishing import LEASE
 from goodwill.store import Store
 from tests import crashworker
+from tests.helpers_publishing import MONDAY_9, queue_posts, write_config
 from tests.netserver import NetServer
-from tests.test_publishing import MONDAY_9, queue_posts, write_config
 
 TRIALS = int(os.environ.get("GOODWILL_CRASH_TRIALS", "100"))
 POSTS_PER_TRIAL = 2

@@ -16,7 +16,7 @@ from goodwill.models import PostState
 from goodwill.publishing import Retry, publish_due
 from goodwill.store import Store
 from tests.fakes import FakeConnector, FakeNetwork
-from tests.test_publishing import MONDAY_9, queue_posts, write_config
+from tests.helpers_publishing import MONDAY_9, queue_posts, write_config
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from goodwill.reconcile import idempotency_window, lookup_is_authoritative, reco
 from goodwill.store import Store
 from goodwill.store.posts import Choice
 from tests.fakes import FakeNetwork
-from tests.test_publishing import MONDAY_9, queue_posts, write_config
+from tests.helpers_publishing import MONDAY_9, queue_posts, write_config
 
 RUN = MONDAY_9 + timedelta(minutes=5)
 

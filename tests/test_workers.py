@@ -19,9 +19,9 @@ from goodwill.ratio import Published, violations
 from goodwill.store import Store
 from tests.conftest import ROOT
 from tests.fakes import FakeNetwork
+from tests.helpers_publishing import MONDAY_9, queue_posts, write_config
 from tests.netconnector import NetConnector
 from tests.netserver import NetServer
-from tests.test_publishing import MONDAY_9, queue_posts, write_config
 
 PROCESSES = 4
 POSTS_PER_CHANNEL = 12
