@@ -3,6 +3,7 @@
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python -m benchmarks.ingest_bench                  # 1000 feeds x 50 items, 100 ms
     .venv/bin/python -m benchmarks.ingest_bench --feeds 200 --items 20 --skip sequential
+    .venv/bin/python -m benchmarks.ingest_bench --repeat 3 --skip sequential  # medians
 
 A local aiohttp feed server (``benchmarks/feedserver.py``) runs in its own process. Each
 contender runs in a fresh child process (so its peak RSS is its own) and does two passes: the
@@ -23,6 +24,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -328,6 +330,13 @@ def main(argv: list[str] | None = None) -> None:
         help="the server sends no ETag or Last-Modified: the second pass gets every body again",
     )
     parser.add_argument("--skip", action="append", default=[], choices=CONTENDERS)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds, each contender once per round in turn; times are medians over the rounds, "
+        "memory the largest seen (a shared machine varies from minute to minute)",
+    )
     parser.add_argument("--profile", action="store_true", help="pyinstrument each contender")
     parser.add_argument("--child", choices=CONTENDERS)
     parser.add_argument("--urls-file")
@@ -340,7 +349,6 @@ def main(argv: list[str] | None = None) -> None:
     from benchmarks.feedserver import FeedServerProcess
 
     contenders = [c for c in CONTENDERS if c not in args.skip]
-    results: dict[str, list[dict[str, float]]] = {}
     with (
         FeedServerProcess(
             args.feeds,
@@ -364,11 +372,16 @@ def main(argv: list[str] | None = None) -> None:
         )
         urls_file = Path(tmp) / "urls.json"
         urls_file.write_text(json.dumps(server.urls))
-        for name in contenders:
-            workdir = Path(tmp) / name
-            workdir.mkdir()
-            print(f"  running {name} ...", file=sys.stderr, flush=True)
-            results[name] = _spawn(name, urls_file, workdir, args)
+        rounds: dict[str, list[list[dict[str, float]]]] = {name: [] for name in contenders}
+        for r in range(1, args.repeat + 1):
+            for name in contenders:
+                workdir = Path(tmp) / f"{name}-{r}"
+                workdir.mkdir()
+                print(f"  running {name} (round {r}) ...", file=sys.stderr, flush=True)
+                rounds[name].append(_spawn(name, urls_file, workdir, args))
+        results: dict[str, list[dict[str, float]]] = {
+            name: _summary(runs) for name, runs in rounds.items()
+        }
 
     print(
         f"{'':<12}{'pass':<10}{'wall s':>8}{'CPU s':>8}{'peak RSS MB':>13}{'all procs MB':>14}"
@@ -385,17 +398,46 @@ def main(argv: list[str] | None = None) -> None:
     print(
         "CPU counts every process of a contender; peak RSS is its main process's; all procs is "
         "the peak sum of PSS over its processes, sampled every 100 ms"
+        + (
+            f"; wall and CPU are medians of {args.repeat} rounds, memory the largest"
+            if args.repeat > 1
+            else ""
+        )
     )
     if "goodwill" in results:
         g = results["goodwill"]
         for name in ("floor", "reader", "sequential"):
             if name in results:
                 o = results[name]
+                each = ""
+                if args.repeat > 1:  # the ratio within each round, where both ran minutes apart
+                    ratios = [
+                        theirs[0]["wall"] / ours[0]["wall"]
+                        for theirs, ours in zip(rounds[name], rounds["goodwill"], strict=True)
+                    ]
+                    each = f" (rounds: {', '.join(f'{x:.2f}x' for x in ratios)})"
                 print(
-                    f"{name} / goodwill: wall {o[0]['wall'] / g[0]['wall']:.2f}x, "
+                    f"{name} / goodwill: wall {o[0]['wall'] / g[0]['wall']:.2f}x{each}, "
                     f"CPU {o[0]['cpu'] / max(g[0]['cpu'], 1e-9):.2f}x; "
                     f"{again} pass wall {o[1]['wall'] / g[1]['wall']:.2f}x"
                 )
+
+
+def _summary(runs: list[list[dict[str, float]]]) -> list[dict[str, float]]:
+    """Per pass: the median wall and CPU time over the rounds, the largest memory, the items of
+    the first round (every round stores the same)."""
+    out = []
+    for passes in zip(*runs, strict=True):
+        out.append(
+            {
+                "wall": statistics.median(p["wall"] for p in passes),
+                "cpu": statistics.median(p["cpu"] for p in passes),
+                "rss_mb": max(p["rss_mb"] for p in passes),
+                "tree_mb": max(p.get("tree_mb", 0.0) for p in passes),
+                "items": passes[0]["items"],
+            }
+        )
+    return out
 
 
 if __name__ == "__main__":
