@@ -827,14 +827,10 @@ def _cross_check(
     channel_names = {c.name for c in channels.channels}
 
     def err(file: str, loc: tuple[str | int, ...], message: str) -> None:
-        d = docs.get(file)
-        line = _line_for(d.lines, loc) if d else 1
-        errors.append(f"{Path(d.path if d else file)}:{line}: {_dotted(loc)}: {message}")
+        errors.append(_located(docs, file, loc, message))
 
     def unknown_category(name: str) -> str:
-        hint = difflib.get_close_matches(name, sorted(categories), n=1)
-        extra = f"; did you mean {hint[0]!r}?" if hint else ""
-        return f"unknown category {name!r}{extra} (declare it in policy.yaml categories)"
+        return _unknown_category(name, categories)
 
     for i, ch in enumerate(channels.channels):
         for j, cat in enumerate(ch.categories or []):
@@ -859,16 +855,25 @@ def _cross_check(
 def _voice_categories(
     docs: dict[str, _Document], file: str, voice: Voice, policy: Policy
 ) -> list[str]:
+    """A voice's openers must be for declared categories."""
     categories = set(policy.categories)
+    return [
+        _located(docs, file, ("openers", cat), _unknown_category(cat, categories))
+        for cat in voice.openers
+        if cat not in categories
+    ]
+
+
+def _located(
+    docs: dict[str, _Document], file: str, loc: tuple[str | int, ...], message: str
+) -> str:
+    """``message`` about the key at ``loc`` of ``file``, as "path:line: key: message"."""
     d = docs.get(file)
-    out: list[str] = []
-    for cat in voice.openers:
-        if cat not in categories:
-            line = _line_for(d.lines, ("openers", cat)) if d else 1
-            hint = difflib.get_close_matches(cat, sorted(categories), n=1)
-            extra = f"; did you mean {hint[0]!r}?" if hint else ""
-            out.append(
-                f"{Path(d.path if d else file)}:{line}: openers.{cat}: unknown category "
-                f"{cat!r}{extra} (declare it in policy.yaml categories)"
-            )
-    return out
+    line = _line_for(d.lines, loc) if d else 1
+    return f"{Path(d.path if d else file)}:{line}: {_dotted(loc)}: {message}"
+
+
+def _unknown_category(name: str, categories: set[str]) -> str:
+    hint = difflib.get_close_matches(name, sorted(categories), n=1)
+    extra = f"; did you mean {hint[0]!r}?" if hint else ""
+    return f"unknown category {name!r}{extra} (declare it in policy.yaml categories)"
