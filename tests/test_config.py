@@ -119,6 +119,18 @@ def test_cross_file_unknown_category_and_channel(config_dir: Path) -> None:
     assert "unknown channel 'studio-tiktok'" in messages["posts[1].channels[0]"]
 
 
+def test_openers_for_an_undeclared_category_name_the_voice_file_and_line(
+    config_dir: Path,
+) -> None:
+    for name in ("voice.yaml", "voice.fr.yaml"):
+        edit(config_dir / name, "openers:\n  curated:", "openers:\n  curatd:")
+    errs = errors_for(config_dir)
+    assert sorted(Path(e["file"]).name for e in errs) == ["voice.fr.yaml", "voice.yaml"]
+    for e in errs:
+        assert e["key"] == "openers.curatd" and "did you mean 'curated'" in e["msg"]
+        assert int(e["line"]) == line_of(Path(e["file"]), "curatd:")
+
+
 def test_missing_required_file_and_folder(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="goodwill init"):
         load_config(tmp_path / "nope")
