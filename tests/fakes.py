@@ -32,6 +32,7 @@ class FakeNetwork:
     lookup_failures: list[BaseException] = field(default_factory=list)
     hidden: set[int] = field(default_factory=set)  # post ids lookups do not (yet) show
     lookups: int = 0
+    during_lookup: Callable[[OutgoingPost], None] | None = None  # what happens meanwhile
 
     def fail_next(self, channel: str, *errors: BaseException) -> FakeNetwork:
         self.failures.setdefault(channel, []).extend(errors)
@@ -94,6 +95,8 @@ class FakeConnector:
             return receipt
 
     def find_published(self, post: OutgoingPost) -> Receipt | None:
+        if self.net.during_lookup:
+            self.net.during_lookup(post)
         with self.net.lock:
             self.net.lookups += 1
             if self.net.lookup_failures:

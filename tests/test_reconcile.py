@@ -109,6 +109,41 @@ def test_502_after_accepting_is_unknown_then_found_at_the_next_run(
     assert post.state == PostState.PUBLISHED and net.post_ids() == [post_id]
 
 
+def test_a_post_taken_over_during_the_lookup_is_left_to_the_one_that_took_it(
+    config: Config, store: Store, database_url: str
+) -> None:
+    """While this run looks the post up on the network, another reconciler (its clock past
+    this run's lease) takes the post over: this run records nothing and sends nothing."""
+    net = FakeNetwork(lookup_is_authoritative=True)
+    [post_id] = queue_posts(store, "a", "v", MONDAY_9 - timedelta(hours=1))
+    net.before_send = die
+    crash_once(config, store, net)
+    net.before_send = None
+    later = RUN + LEASE + timedelta(minutes=1)
+    other = Store.open(config.brand.name, url=database_url)
+
+    def taken_meanwhile(_: object) -> None:
+        ours = store.posts.get(post_id)
+        assert other.posts.take_over(
+            ours,
+            attempt_id="the-other-run",
+            lease_until=later + 3 * LEASE,
+            now=later + 2 * LEASE,
+            note="reconciling: taken over meanwhile",
+        )
+
+    net.during_lookup = taken_meanwhile
+    try:
+        result = reconcile(config, store, later, RecordingSink(), net.factory)
+    finally:
+        other.close()
+    assert net.sent == [] and net.lookups == 1
+    assert any("taken over by another run" in line for line in result.lines)
+    post = store.posts.get(post_id)
+    assert post.state == PostState.PUBLISHING and post.attempt_id == "the-other-run"
+    assert not (post.checked or "").endswith("re-sent")  # our decision was not recorded
+
+
 def test_within_the_idempotency_window_the_same_key_is_sent_again(
     config: Config, store: Store
 ) -> None:
