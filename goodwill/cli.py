@@ -713,32 +713,27 @@ def _ask_secret(prompt: str) -> str:
 
 def cmd_auth(args: argparse.Namespace, out: Output) -> int:
     """Guided set-up of one channel's credentials, stored where its references point."""
-    from importlib import import_module
-
-    from connectors import connector_class
+    from goodwill.auth import authorize
 
     config = _load(args)
     channel = config.channel(args.channel)
-    module = import_module(connector_class(channel).__module__)
-    setup = getattr(module, "setup", None)
-    if setup is None:
-        raise UsageError(f"{channel.name}: {channel.network} has no guided set-up")
     out.err.print(f"Setting up {channel.name} ({channel.network})", markup=False)
     options = {"redirect_uri": args.redirect_uri} if args.redirect_uri else {}
-    values: dict[str, str] = setup(
-        channel, config, _TerminalIO(out, browser=not args.no_browser), **options
-    )
     stored: dict[str, str] = {}
-    for field, value in values.items():
-        ref = getattr(channel, field)
+
+    def save(ref: Any, value: str, field: str) -> str:
         stored[field] = str(ref)
-        out.line(f"{field} ({ref}): {_store_secret(ref, value, channel.name, field)}")
+        line = f"{field} ({ref}): {_store_secret(ref, value, field)}"
+        out.line(line)
+        return line
+
+    authorize(channel, config, _TerminalIO(out, browser=not args.no_browser), save=save, **options)
     out.line(f"{channel.name} is ready: try `goodwill check --online`.")
     out.json({"channel": channel.name, "stored": stored})
     return EXIT_OK
 
 
-def _store_secret(ref: Any, value: str, channel: str, field: str) -> str:
+def _store_secret(ref: Any, value: str, field: str) -> str:
     """Write a credential where its reference points; never print its value."""
     if ref.scheme == "secret":
         from flows.secrets import save_secret as save_block

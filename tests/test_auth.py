@@ -512,3 +512,14 @@ def test_connector_setup_returns_values_and_saves_nothing(
     assert values == {"page_access_token": "page-token-12"}
     assert io.secret_prompts == ["User access token (not shown): "]  # asked without echo
     assert not (tmp_path / "keys" / "facebook-page").exists()
+
+
+def test_a_channel_with_nothing_to_set_up_says_so_in_one_line(
+    config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sample's channels preview into the outbox: nothing to authorize there."""
+    code = main(["auth", "studio-x", "--config", str(config_dir)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "studio-x: `goodwill auth` does not set up outbox yet" in err
+    assert "Traceback" not in err

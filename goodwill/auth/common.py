@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import getpass
 import secrets
 import threading
 import webbrowser
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,7 +16,6 @@ from goodwill.errors import AuthFailed, ConfigError
 
 __all__ = [
     "AuthIO",
-    "ConsoleIO",
     "LoopbackRedirect",
     "ask_secret",
     "open_url",
@@ -52,28 +48,6 @@ def ask_secret(io: Any, prompt: str) -> str:
     """Ask without echo when the IO can."""
     asker = getattr(io, "ask_secret", None)
     return str(asker(prompt) if asker is not None else io.ask(prompt)).strip()
-
-
-@dataclass
-class ConsoleIO:
-    """The terminal: lines on stderr, secrets read without echo, the browser opened if asked."""
-
-    browser: bool = True
-    out: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
-
-    def say(self, line: str) -> None:
-        self.out(line)
-
-    def ask(self, prompt: str) -> str:
-        return input(prompt).strip()
-
-    def ask_secret(self, prompt: str) -> str:
-        return getpass.getpass(prompt).strip()
-
-    def open_url(self, url: str) -> None:
-        self.say(f"Open this address in your browser and allow access:\n  {url}")
-        if self.browser:
-            webbrowser.open(url)
 
 
 def save_secret(ref: SecretRef, value: str, what: str) -> str:
