@@ -331,11 +331,13 @@ class PostStore:
                     f"post {post_id} is {post.state}; only draft, approved or held posts "
                     "can be edited"
                 )
-            conn.execute(
+            changed = conn.execute(
                 update(posts)
                 .where(posts.c.id == post_id, posts.c.state == str(post.state))
                 .values(text=text, updated_at=now)
             )
+            if changed.rowcount != 1:  # a publisher claimed it between the read and the write
+                raise GoodwillError(f"post {post_id} changed meanwhile; nothing was edited")
             conn.execute(
                 insert(post_log).values(
                     post_id=post_id,
