@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from goodwill.config import Config, load_config
 from goodwill.models import Kind, Post, PostState
@@ -52,3 +53,20 @@ def queue_posts(store: Store, channel: str, kinds: str, at: datetime, **extra: o
         ids += store.posts.add([post], at)
         at += timedelta(microseconds=1)
     return ids
+
+
+def approved_tip(
+    channel: str, text: str, link: str | None = None, *, network: str = "outbox", **extra: Any
+) -> Post:
+    """An approved own tip (a value post), ready for its channel's next slot."""
+    return Post(
+        channel=channel,
+        network=network,
+        category="tip",
+        kind=Kind.VALUE,
+        text=text,
+        link=link,
+        state=PostState.APPROVED,
+        origin="own",
+        **extra,
+    )

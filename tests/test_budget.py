@@ -12,10 +12,10 @@ from goodwill.budget import budget_hold, month_start, post_cost, spent_this_mont
 from goodwill.cli import main
 from goodwill.config import Config, load_config
 from goodwill.events import RecordingSink
-from goodwill.models import Kind, Post, PostState
 from goodwill.publishing import publish_due
 from goodwill.store import Store
 from tests.fakes import FakeNetwork
+from tests.helpers_publishing import approved_tip
 
 X_CHANNEL = """channels:
   - name: studio-x
@@ -81,6 +81,13 @@ def test_spent_counts_this_calendar_month_only() -> None:
     assert spent_this_month(costs, now) == pytest.approx(0.215)
 
 
+def queue_x_post(
+    store: Store, text: str, link: str | None, at: datetime, pinned_at: datetime | None = None
+) -> None:
+    """An approved tip for the studio-x channel."""
+    store.posts.add([approved_tip("studio-x", text, link, network="x", pinned_at=pinned_at)], at)
+
+
 def test_publisher_holds_posts_over_the_monthly_budget(
     tmp_path: Path, brand: str, database_url: str
 ) -> None:
@@ -89,21 +96,7 @@ def test_publisher_holds_posts_over_the_monthly_budget(
     try:
         march = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
         for i, link in enumerate(["https://a.example/1", None, "https://a.example/2"]):
-            store.posts.add(
-                [
-                    Post(
-                        channel="studio-x",
-                        network="x",
-                        category="tip",
-                        kind=Kind.VALUE,
-                        text=f"post {i}" + (f" {link}" if link else ""),
-                        link=link,
-                        state=PostState.APPROVED,
-                        origin="own",
-                    )
-                ],
-                march,
-            )
+            queue_x_post(store, f"post {i}" + (f" {link}" if link else ""), link, march)
         net = FakeNetwork()
         sink = RecordingSink()
         results = [
@@ -135,22 +128,8 @@ def test_two_posts_in_one_run_are_held_to_the_budget_together(
     try:
         march = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
         for text, pinned in (("pinned", datetime(2026, 3, 2, 9, 0, tzinfo=UTC)), ("slot", None)):
-            store.posts.add(
-                [
-                    Post(
-                        channel="studio-x",
-                        network="x",
-                        category="tip",
-                        kind=Kind.VALUE,
-                        text=f"{text} https://a.example/{text}",
-                        link=f"https://a.example/{text}",
-                        state=PostState.APPROVED,
-                        origin="own",
-                        pinned_at=pinned,
-                    )
-                ],
-                march,
-            )
+            link = f"https://a.example/{text}"
+            queue_x_post(store, f"{text} {link}", link, march, pinned_at=pinned)
         net = FakeNetwork()
         result = publish_due(
             config, store, datetime(2026, 3, 2, 9, 5, tzinfo=UTC), RecordingSink(), net.factory

@@ -17,6 +17,7 @@ from goodwill.publishing import publish_due
 from goodwill.store import Store
 from tests.fakes import FakeNetwork
 from tests.feedserver import FeedServer, Route
+from tests.helpers_publishing import approved_tip
 from tests.helpers_voice import CHANNELS_ALL, add_items, write_config
 
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -97,24 +98,11 @@ def test_stale_news_leaves_the_queue_at_publish_time(config: Config, store: Stor
     assert any(e[0] == "goodwill.post.dropped" for e in sink.events)
 
 
-def own(channel: str, text: str, link: str) -> Post:
-    return Post(
-        channel=channel,
-        network="outbox",
-        category="tip",
-        kind=Kind.VALUE,
-        text=text,
-        link=link,
-        state=PostState.APPROVED,
-        origin="own",
-    )
-
-
 def test_the_same_link_never_goes_out_twice_within_the_window(config: Config, store: Store) -> None:
     link = "https://studio.example/guide"
-    store.posts.add([own("b", "first", link)], MONDAY_9 - timedelta(hours=2))
-    store.posts.add([own("b", "second", link)], MONDAY_9 - timedelta(hours=1))
-    store.posts.add([own("a", "other channel", link)], MONDAY_9 - timedelta(hours=1))
+    store.posts.add([approved_tip("b", "first", link)], MONDAY_9 - timedelta(hours=2))
+    store.posts.add([approved_tip("b", "second", link)], MONDAY_9 - timedelta(hours=1))
+    store.posts.add([approved_tip("a", "other channel", link)], MONDAY_9 - timedelta(hours=1))
     net = FakeNetwork()
     for d in range(2):
         publish_due(
@@ -125,7 +113,7 @@ def test_the_same_link_never_goes_out_twice_within_the_window(config: Config, st
     second = next(p for p in store.posts.find(channel="b") if p.text == "second")
     assert second.state == "rejected" and "link_window" in (second.reason or "")
     # After the window the link may go out again.
-    store.posts.add([own("b", "third", link)], MONDAY_9 + timedelta(days=8))
+    store.posts.add([approved_tip("b", "third", link)], MONDAY_9 + timedelta(days=8))
     publish_due(
         config, store, MONDAY_9 + timedelta(days=8, minutes=5), RecordingSink(), net.factory
     )
