@@ -180,6 +180,13 @@ def translate(
     return type(err)(scrub(err.message, secrets))
 
 
+def request_timeout(network: str, *, write: bool) -> ConnectorError:
+    """HTTP 408: the server stopped waiting for the request. After a write it may still have
+    taken the post: reconcile before sending again."""
+    kind = UnknownOutcome if write else Transient
+    return kind(f"{network}: the server timed out reading the request (HTTP 408)")
+
+
 def unreadable(network: str, exc: Exception, *, write: bool) -> ConnectorError:
     """An answer a client library could not read: after a write the post may be out."""
     kind = UnknownOutcome if write else Transient
@@ -277,7 +284,7 @@ def check_status(
             raise UnknownOutcome(f"{network}: server error after sending ({words})")
         raise Transient(f"{network}: server error ({words})")
     if status == 408:
-        raise (UnknownOutcome if write else Transient)(f"{network}: {words}")
+        raise request_timeout(network, write=write)
     raise Rejected(f"{network}: {words}")
 
 

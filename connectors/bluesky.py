@@ -43,7 +43,15 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import DEFAULT_TIMEOUT, HttpClient, error_text, parse_reset, parse_time, scrub
+from ._http import (
+    DEFAULT_TIMEOUT,
+    HttpClient,
+    error_text,
+    parse_reset,
+    parse_time,
+    request_timeout,
+    scrub,
+)
 
 __all__ = ["BlueskyConnector", "SessionFile", "post_rkey", "setup"]
 
@@ -385,6 +393,8 @@ class BlueskyConnector:
         if status >= 500:
             error: type[ConnectorError] = UnknownOutcome if write else Transient
             raise error(f"bluesky: server error ({words})")
+        if status == 408:
+            raise request_timeout("bluesky", write=write)
         raise Rejected(f"bluesky: {words}")
 
     def _web_url(self, rkey: str) -> str:

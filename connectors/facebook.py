@@ -31,7 +31,15 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import DEFAULT_TIMEOUT, THROTTLE, parse_time, scrub, translate, unreadable
+from ._http import (
+    DEFAULT_TIMEOUT,
+    THROTTLE,
+    parse_time,
+    request_timeout,
+    scrub,
+    translate,
+    unreadable,
+)
 from ._session import RebasedSession, quiet_third_party_loggers
 
 __all__ = ["FacebookConnector"]
@@ -167,6 +175,8 @@ class FacebookConnector:
         message = exc.message if isinstance(exc.message, str) else ""
         words = scrub(message, [self.token])[:300] or f"HTTP {status}"
         if code is None and status:
+            if status == 408:
+                return request_timeout("Facebook", write=write)
             if status >= 500:
                 kind = UnknownOutcome if write else Transient
                 return kind(f"Facebook failed with HTTP {status} (not a Graph answer)")

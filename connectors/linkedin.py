@@ -38,7 +38,7 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import DEFAULT_TIMEOUT, HttpClient, parse_reset, scrub
+from ._http import DEFAULT_TIMEOUT, HttpClient, parse_reset, request_timeout, scrub
 from ._session import quiet_third_party_loggers
 
 __all__ = ["LinkedInConnector", "expiry_warning", "token_expiry"]
@@ -300,6 +300,8 @@ class LinkedInConnector:
         if status >= 500:
             kind = UnknownOutcome if write else Transient
             return kind(f"LinkedIn failed with HTTP {status}")
+        if status == 408:
+            return request_timeout("LinkedIn", write=write)
         return Rejected(f"LinkedIn refused the post: {message}")
 
 

@@ -39,7 +39,15 @@ from goodwill.errors import (
 )
 from goodwill.models import OutgoingPost, Receipt
 
-from ._http import THROTTLE, parse_reset, parse_time, scrub, translate, unreadable
+from ._http import (
+    THROTTLE,
+    parse_reset,
+    parse_time,
+    request_timeout,
+    scrub,
+    translate,
+    unreadable,
+)
 from ._oauth2 import TokenFile
 from ._session import RebasedSession, quiet_third_party_loggers
 
@@ -280,6 +288,8 @@ class XConnector:
             if write:
                 return UnknownOutcome(f"X failed with HTTP {status}; reconcile before re-sending")
             return Transient(f"X failed with HTTP {status}")  # a read changed nothing
+        if status == 408:
+            return request_timeout("X", write=write)
         return Rejected(f"X answered HTTP {status}: {words}")
 
 

@@ -25,7 +25,8 @@ Each case injects one failure at the publish route and checks the error class Go
 (connection refused → Transient, read timeout → UnknownOutcome, 429 with the network's own
 headers → RateLimited with the exact reset time, 401 → AuthFailed, duplicate → the spec's
 ``duplicate_error`` (Rejected by default; ``None`` when the network answers a repeat with
-the first post, e.g. Bluesky's fixed record key), 500 with an HTML page → UnknownOutcome).
+the first post, e.g. Bluesky's fixed record key), 500 with an HTML page → UnknownOutcome,
+408 → UnknownOutcome).
 Every case also checks that no secret from ``spec.secrets`` appears in the error's message.
 
 ``FakeServer`` is a real ``ThreadingHTTPServer`` on 127.0.0.1: routes answer ``Reply`` values
@@ -268,7 +269,7 @@ class Case:
 
     name: str
     expect: type[ConnectorError]
-    fault: str  # refused | timeout | rate_limited | unauthorized | duplicate | html500
+    fault: str  # refused | timeout | rate_limited | unauthorized | duplicate | html500 | timeout408
 
 
 FAILURE_CASES = [
@@ -278,6 +279,8 @@ FAILURE_CASES = [
     Case("401", AuthFailed, "unauthorized"),
     Case("duplicate", Rejected, "duplicate"),
     Case("500 with an HTML body", UnknownOutcome, "html500"),
+    # The server gave up reading the request: whether the post was taken is not certain.
+    Case("408 request timeout", UnknownOutcome, "timeout408"),
 ]
 
 
@@ -299,6 +302,8 @@ def run_case(spec: NetworkSpec, case: Case, server: FakeServer) -> ConnectorErro
         server.script(method, path, spec.duplicate)
     elif case.fault == "html500":
         server.script(method, path, Reply.html())
+    elif case.fault == "timeout408":
+        server.script(method, path, Reply.html("<html><body>Request Timeout</body></html>", 408))
     else:  # pragma: no cover - a typo in a table
         raise AssertionError(case.fault)
     connector = spec.connector(base, timeout)
@@ -315,7 +320,7 @@ def run_case(spec: NetworkSpec, case: Case, server: FakeServer) -> ConnectorErro
     if case.fault == "rate_limited" and spec.reset_at is not None:
         assert isinstance(err, RateLimited)
         assert err.reset_at == spec.reset_at
-    if case.fault == "html500":
+    if case.fault in ("html500", "timeout408"):
         assert "<html" not in err.message.lower()
     if case.fault != "refused":
         assert server.calls(method, path), f"{case.name}: publish route never called"
