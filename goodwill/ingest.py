@@ -80,14 +80,27 @@ def _quick_gil_handoffs(large_run: bool) -> Iterator[None]:
     thread asking for it waits up to one interval. At Python's 5 ms those hand-offs, not the
     parsers, set the pace of a thousand-feed run (``benchmarks/ingest_bench``: see the README).
     """
-    before = sys.getswitchinterval()
-    if large_run:
-        sys.setswitchinterval(min(before, GIL_SWITCH_INTERVAL))
+    if not large_run:
+        yield
+        return
+    global _saved_interval, _large_runs
+    with _interval_lock:  # runs in several threads at once: the first sets it, the last restores
+        if _large_runs == 0:
+            _saved_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(_saved_interval, GIL_SWITCH_INTERVAL))
+        _large_runs += 1
     try:
         yield
     finally:
-        if large_run:
-            sys.setswitchinterval(before)
+        with _interval_lock:
+            _large_runs -= 1
+            if _large_runs == 0:
+                sys.setswitchinterval(_saved_interval)
+
+
+_interval_lock = threading.Lock()
+_large_runs = 0  # large runs going on in this process
+_saved_interval = 0.005  # the process's own interval, while they are
 
 
 def backoff(failures: int) -> timedelta:

@@ -234,3 +234,20 @@ def test_a_large_run_hands_the_gil_over_quickly_and_restores_the_interval(
     seen.clear()
     _run(small, tmp_path / "small.db", on_fetched=lambda _: seen.append(sys.getswitchinterval()))
     assert set(seen) == {before}
+
+
+def test_overlapping_large_runs_restore_the_interval_when_the_last_ends() -> None:
+    """Two large runs in one process (threads of a worker): the first to end leaves the short
+    interval to the other, and the last one restores the process's own."""
+    import sys
+
+    before = sys.getswitchinterval()
+    first = goodwill.ingest._quick_gil_handoffs(True)
+    second = goodwill.ingest._quick_gil_handoffs(True)
+    first.__enter__()
+    second.__enter__()
+    assert sys.getswitchinterval() == goodwill.ingest.GIL_SWITCH_INTERVAL
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == goodwill.ingest.GIL_SWITCH_INTERVAL
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before
