@@ -121,6 +121,31 @@ def test_pinned_post_goes_out_at_its_time_without_a_slot(config: Config, store: 
     assert post.slot_at is None
 
 
+def test_a_pinned_post_whose_time_passed_unseen_takes_the_next_free_slot(
+    config: Config, store: Store
+) -> None:
+    """Pinned for 10:00, first seen at 11:05 (past the 30-minute grace, Goodwill was not
+    running): unpinned with the reason, and out at the 13:00 slot, not at once."""
+    net = FakeNetwork()
+    at = MONDAY_9 + timedelta(hours=1)
+    [post_id] = queue_posts(store, "a", "v", MONDAY_9, pinned_at=at)
+    publish_due(config, store, at + timedelta(hours=1, minutes=5), RecordingSink(), net.factory)
+    waiting = store.posts.get(post_id)
+    assert net.sent == [] and waiting.pinned_at is None
+    assert waiting.reason is not None and "its time passed" in waiting.reason
+    assert any("its time passed" in (e["note"] or "") for e in store.posts.log(post_id))
+    publish_due(
+        config, store, MONDAY_9 + timedelta(hours=4, minutes=5), RecordingSink(), net.factory
+    )
+    assert net.post_ids() == [post_id]
+    assert store.posts.get(post_id).slot_at == MONDAY_9 + timedelta(hours=4)
+    # A post that left the queue is not unpinned: nothing changes, nothing is logged.
+    gone = store.posts.get(post_id)
+    logged = len(store.posts.log(post_id))
+    assert store.posts.unpin(gone, "late", MONDAY_9 + timedelta(hours=5)) is False
+    assert len(store.posts.log(post_id)) == logged
+
+
 def test_promotion_by_hand_needs_an_override_which_is_recorded(
     config: Config, store: Store
 ) -> None:

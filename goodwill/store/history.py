@@ -96,29 +96,25 @@ def last_published(store: Store, channel: str) -> str | None:
 
 def retire(store: Store, drops: Iterable[tuple[int, str]], now: datetime) -> list[int]:
     """Take waiting posts out of the queue as ``rejected`` with the reason; ids actually moved."""
+    from goodwill.store.posts import move
+
+    queued = [str(s) for s in (*QUEUED_STATES, PostState.DRAFT)]
     moved: list[int] = []
     with store.begin() as conn:
         for post_id, reason in drops:
             state = conn.scalar(select(posts.c.state).where(posts.c.id == post_id))
-            queued = [str(s) for s in (*QUEUED_STATES, PostState.DRAFT)]
-            result = conn.execute(
-                update(posts)
-                .where(posts.c.id == post_id, posts.c.state.in_(queued))
-                .values(
-                    state=str(PostState.REJECTED), reason=reason, updated_at=now, scheduled_for=None
-                )
-            )
-            if result.rowcount == 1:
+            if state is not None and move(
+                conn,
+                post_id,
+                posts.c.state.in_(queued),
+                state,
+                PostState.REJECTED,
+                now,
+                reason,
+                reason,
+                {"scheduled_for": None},
+            ):
                 moved.append(post_id)
-                conn.execute(
-                    insert(post_log).values(
-                        post_id=post_id,
-                        at=now,
-                        from_state=state,
-                        to_state=str(PostState.REJECTED),
-                        note=reason,
-                    )
-                )
     return moved
 
 

@@ -18,7 +18,7 @@ from goodwill.store.schema import channel_state, items, post_log, posts, slot_mi
 if TYPE_CHECKING:
     from goodwill.store import Store
 
-__all__ = ["Choice", "PostStore"]
+__all__ = ["Choice", "PostStore", "move"]
 
 _POST_FIELDS = tuple(f.name for f in fields(Post))
 #: States that occupy a slot: a slot is filled by at most one of these.
@@ -48,7 +48,7 @@ def _post(row: Any) -> Post:
     return Post(**values)
 
 
-def _move(
+def move(
     conn: Connection,
     post_id: int,
     condition: Any,
@@ -289,7 +289,7 @@ class PostStore:
         """Move one post to ``to`` if it is still in ``expect`` (default: its known state)."""
         assert post.id is not None
         expected = [str(s) for s in (expect or (post.state,))]
-        return _move(
+        return move(
             conn,
             post.id,
             posts.c.state.in_(expected),
@@ -349,13 +349,21 @@ class PostStore:
             )
         return replace(post, text=text)
 
-    def unpin(self, post: Post, reason: str, now: datetime) -> None:
+    def unpin(self, post: Post, reason: str, now: datetime) -> bool:
+        """Let a pinned post that is still waiting take the next free slot instead; False if
+        it left the queue meanwhile (nothing is changed or logged then)."""
         with self._store.begin() as conn:
-            conn.execute(
+            changed = conn.execute(
                 update(posts)
-                .where(posts.c.id == post.id)
+                .where(
+                    posts.c.id == post.id,
+                    posts.c.state.in_([str(s) for s in QUEUED_STATES]),
+                    posts.c.pinned_at.is_not(None),
+                )
                 .values(pinned_at=None, reason=reason, updated_at=now)
             )
+            if changed.rowcount != 1:
+                return False
             conn.execute(
                 insert(post_log).values(
                     post_id=post.id,
@@ -365,6 +373,7 @@ class PostStore:
                     note=reason,
                 )
             )
+            return True
 
     def claim(
         self,
@@ -549,7 +558,7 @@ class PostStore:
             if to == PostState.UNKNOWN:
                 values.setdefault("checked_at", None)  # not checked since: the next run looks
             values.setdefault("lease_until", None)
-            return _move(
+            return move(
                 conn,
                 post.id,
                 and_(
