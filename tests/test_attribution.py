@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from goodwill.events import RecordingSink
 from goodwill.models import Item
 from goodwill.store import Store
 from tests.feedserver import FeedServer, Route
+from tests.helpers_cli import json_out
 from tests.helpers_voice import add_items, write_config
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -349,19 +349,19 @@ def test_queue_shows_where_each_credit_came_from_and_review_confirms_it(
     draft(config, store, NOW, RecordingSink())
     cfg = ["--config", str(config.dir), "--no-prefect"]
     assert main(["queue", *cfg, "--channel", "cx", "--json"]) == 0
-    [row] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    [row] = json_out(capsys.readouterr().out)
     assert row["credit"] == "@janedoe" and row["credit_source"] == "page: twitter:creator"
     assert main(["queue", *cfg, "--channel", "cx"]) == 0
     human = capsys.readouterr().out
     assert "@janedoe" in human and "twitter:creator" in human
 
     assert main(["credit", *cfg, str(row["id"]), "--confirm", "--json"]) == 0
-    confirmed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    confirmed = json_out(capsys.readouterr().out)
     assert confirmed["credit_source"] == "page: twitter:creator, confirmed by the owner"
     assert confirmed["credit"] == "@janedoe"
 
     assert main(["credit", *cfg, str(row["id"]), "--set", "Jane Doe (Photo Daily)", "--json"]) == 0
-    corrected = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    corrected = json_out(capsys.readouterr().out)
     assert corrected["credit"] == "Jane Doe (Photo Daily)"
     assert corrected["credit_source"] == "owner (review)"
     assert "via Jane Doe (Photo Daily)" in corrected["text"]

@@ -25,6 +25,7 @@ from goodwill.config import load_config
 from goodwill.errors import AuthFailed
 from goodwill.models import Kind, OutgoingPost
 from tests.apiserver import NetServer, Reply, Request
+from tests.helpers_cli import json_out
 
 PAGE = "104589361234567"
 
@@ -422,7 +423,7 @@ def test_linkedin_three_legged_flow_through_the_cli_then_publish(
     assert code == 0, captured.err
     scope = parse_qs(urlsplit(browser.opened[0]).query)["scope"][0]
     assert scope.split() == ["openid", "profile", "w_member_social"]
-    result = json.loads(captured.out.strip().splitlines()[-1])
+    result = json_out(captured.out)
     assert result["channel"] == "studio-linkedin"
     saved = json.loads(token_path.read_text())
     assert saved["access_token"] == "AQV-li-access-16" and mode(token_path) == 0o600

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from goodwill.events import RecordingSink
 from goodwill.publishing import publish_due
 from goodwill.store import Store
 from tests.fakes import FakeNetwork
+from tests.helpers_cli import json_out
 from tests.helpers_publishing import approved_tip
 
 X_CHANNEL = """channels:
@@ -173,7 +173,7 @@ def test_queue_shows_the_cost_of_each_post(
     )
     capsys.readouterr()
     assert main(["queue", "--json", *common]) == 0
-    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    rows = json_out(capsys.readouterr().out)
     costs = {r["text"].split("\n")[0]: r["cost"] for r in rows}
     assert costs == {"Golden hour tip": 0.015, "New guide": 0.2, "free": 0.0}
     assert main(["queue", *common]) == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from goodwill.models import Kind, Post, PostState
 from goodwill.publishing import publish_due
 from goodwill.store import Store
 from tests.fakes import FakeNetwork
+from tests.helpers_cli import json_out
 from tests.helpers_voice import write_config
 
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -131,7 +131,7 @@ def test_calendar_in_a_real_browser(
     out = tmp_path / "calendar.html"
     cfg = ["--config", str(config.dir), "--no-prefect", "--json"]
     assert main(["calendar", *cfg, "--weeks", "3", "--out", str(out)]) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    summary = json_out(capsys.readouterr().out)
     assert summary["path"] == str(out.resolve()) and summary["weeks"] == 3
     assert summary["channels"] == 2 and summary["held"] >= 1
 

@@ -16,6 +16,7 @@ from goodwill import text as textlib
 from goodwill.feeds.sampleserver import serve_samples
 from goodwill.models import Kind
 from goodwill.ratio import Published, violations
+from tests.helpers_cli import json_out
 
 OUTBOX_FIELDS = {
     "post_id",
@@ -45,7 +46,7 @@ def goodwill(
 
 def last_json(proc: subprocess.CompletedProcess[str]) -> object:
     assert proc.stdout.strip(), proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json_out(proc.stdout)
 
 
 def assert_clean(proc: subprocess.CompletedProcess[str]) -> None:

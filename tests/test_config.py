@@ -10,6 +10,7 @@ import pytest
 from goodwill.cli import main
 from goodwill.config import SecretRef, load_config, parse_duration
 from goodwill.errors import ConfigError
+from tests.helpers_cli import json_out
 
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<key>\S+): (?P<msg>.+)$")
 
@@ -160,9 +161,8 @@ def test_check_command_exit_codes_and_json(
     edit(config_dir / "policy.yaml", "ratio: 4", "ratio: -1")
     assert main(["check", "--config", str(config_dir), "--json"]) == 2
     captured = capsys.readouterr()
-    import json
 
-    result = json.loads(captured.out.strip().splitlines()[-1])
+    result = json_out(captured.out)
     assert result["ok"] is False and len(result["errors"]) == 1
     assert re.match(r".*policy\.yaml:\d+: ratio: ", captured.err)
     assert "Traceback" not in captured.err

@@ -3,7 +3,6 @@ redirects, and ``goodwill sources``."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from goodwill.feeds.fetch import MAX_RETRY_AFTER, retry_after
 from goodwill.ingest import BACKOFF_BASE, BACKOFF_MAX, backoff, ingest, source_health
 from goodwill.store import Store
 from tests.feedserver import FeedServer, Route
+from tests.helpers_cli import json_out
 
 RSS = (
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
@@ -192,7 +192,7 @@ def test_sources_command(
     assert goodwill("ingest", *cfg).returncode == 0
     done = goodwill("sources", *cfg)
     assert done.returncode == 0, done.stderr
-    rows = {r["name"]: r for r in json.loads(done.stdout.strip().splitlines()[-1])}
+    rows = {r["name"]: r for r in json_out(done.stdout)}
     assert rows["Good"]["health"] == "ok" and rows["Good"]["last_success_at"]
     assert rows["Broken"]["health"] == "failing"
     assert "404" in rows["Broken"]["reason"]

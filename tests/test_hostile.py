@@ -9,7 +9,6 @@ process's peak memory stays bounded. The run happens in a child process so that 
 from __future__ import annotations
 
 import gzip
-import json
 import subprocess
 import sys
 import textwrap
@@ -24,6 +23,7 @@ from sqlalchemy import create_engine, select
 from goodwill.feeds import parse_feed
 from goodwill.store.schema import items
 from tests.feedserver import FeedServer, Route
+from tests.helpers_cli import json_out
 
 #: The child's peak RSS must stay under this. Expanding the quadratic-blowup feed below would
 #: take well over a gigabyte; the 20,000-entry feed alone is about 9 MB of XML.
@@ -253,7 +253,7 @@ def test_hostile_feeds_are_contained_in_one_run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = json_out(done.stdout)
     failures: dict[str, str] = out["failures"]
 
     # Every source ends parsed or failing with a short, one-line reason.

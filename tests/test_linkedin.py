@@ -19,6 +19,7 @@ from goodwill.models import Kind, OutgoingPost
 from tests.apiserver import NetServer, Reply, closed_port
 from tests.connector_tester import FAILURE_CASES, Case, FakeServer, NetworkSpec, run_case
 from tests.connector_tester import Reply as TReply
+from tests.helpers_cli import json_out
 
 TOKEN = "AQV-linkedin-access-token-0123456789"
 PERSON = "urn:li:person:8675309ab"
@@ -415,4 +416,4 @@ def test_queue_warns_before_the_token_expires(
     assert main(["queue", "--config", str(config_dir), "--no-prefect", "--json"]) == 0
     captured = capsys.readouterr()
     assert f"studio-linkedin: the LinkedIn access token expires on {soon}" in captured.err
-    assert json.loads(captured.out.strip().splitlines()[-1]) == []  # JSON stays the last line
+    assert json_out(captured.out) == []  # JSON stays the last line

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.apiserver import NetServer, Reply, Request
+from tests.helpers_cli import json_out
 
 PAGE = "104589361234567"
 SECRETS = {
@@ -116,11 +117,11 @@ def test_each_network_publishes_through_its_fake_server(
         done = goodwill("queue", "--json", "--state", "published", *cfg, env=env)
         paths = sorted(r.path for r in net.requests)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.strip().splitlines()[-1])["published"] == 3
+    assert json_out(proc.stdout)["published"] == 3
     assert paths == ["/2/tweets", "/rest/posts", f"/v21.0/{PAGE}/feed"]
-    costs = {r["channel"]: r["cost"] for r in json.loads(queued.stdout.strip().splitlines()[-1])}
+    costs = {r["channel"]: r["cost"] for r in json_out(queued.stdout)}
     assert costs["studio-x-live"] == 0.2 and costs["studio-facebook-live"] == 0.0
-    published = {r["channel"] for r in json.loads(done.stdout.strip().splitlines()[-1])}
+    published = {r["channel"] for r in json_out(done.stdout)}
     assert set(LIVE) <= published
     assert_no_secret(queued.stdout, queued.stderr, proc.stdout, proc.stderr, done.stdout)
     linkedin = next(r for r in net.requests if r.path == "/rest/posts")

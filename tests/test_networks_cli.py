@@ -4,7 +4,6 @@ loopback servers: publishing, the dry run and queue preview, ``check --online`` 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import stat
@@ -17,6 +16,7 @@ import pytest
 from goodwill import cli
 from tests.connector_tester import FakeServer, Recorded, Reply
 from tests.fakepds import APP_PASSWORD, HANDLE, FakePDS
+from tests.helpers_cli import json_out
 from tests.test_mastodon import TOKEN
 from tests.test_mastodon import routes as mastodon_routes
 
@@ -125,7 +125,7 @@ def test_channels_configured_per_readme_publish_through_their_servers(
 
     code, out, err = run(capsys, "publish", "--config", str(config), "--no-prefect", "--json", "-v")
     assert code == 0, err
-    assert json.loads(out.strip().splitlines()[-1]) == {
+    assert json_out(out) == {
         "published": 2,
         "held": 0,
         "failed": 0,
@@ -140,7 +140,7 @@ def test_channels_configured_per_readme_publish_through_their_servers(
     assert record["embed"]["external"]["uri"] == "https://example.com/gh"
 
     code, out, err = run(capsys, "queue", "--config", str(config), "--state", "published", "--json")
-    rows = json.loads(out.strip().splitlines()[-1])
+    rows = json_out(out)
     assert {r["channel"] for r in rows} == {"studio-mastodon", "studio-bluesky"}
     assert_no_secrets(out, err, caplog.text)
 
@@ -161,7 +161,7 @@ def test_dry_run_and_queue_preview_show_posts_as_sent_and_send_nothing(
         capsys, "publish", "--config", str(config), "--no-prefect", "--dry-run", "--json"
     )
     assert code == 0, err
-    result = json.loads(out.strip().splitlines()[-1])
+    result = json_out(out)
     assert result["dry_run"] is True and result["published"] == 0
     previews = {p["channel"]: p["preview"] for p in result["posts"]}
     masto, sky = previews["studio-mastodon"], previews["studio-bluesky"]
@@ -179,7 +179,7 @@ def test_dry_run_and_queue_preview_show_posts_as_sent_and_send_nothing(
     assert "link facet: UTF-8 bytes" in out and "length" in out and "nothing was sent" in out
 
     code, out, _ = run(capsys, "queue", "--config", str(config), "--preview", "--json")
-    rows = json.loads(out.strip().splitlines()[-1])
+    rows = json_out(out)
     assert all("preview" in r for r in rows) and len(rows) == 2
     assert not mastodon.calls("POST") and not pds_server.calls("POST")
 
@@ -196,7 +196,7 @@ def test_check_online_verifies_each_channel_with_one_read(
     config = network_config(config_dir, mastodon.url, pds_server.url)
     code, out, err = run(capsys, "check", "--config", str(config), "--online", "--json")
     assert code == 0, out + err
-    channels = json.loads(out.strip().splitlines()[-1])["channels"]
+    channels = json_out(out)["channels"]
     assert (
         channels["studio-mastodon"]["ok"] and "@hazelpine" in channels["studio-mastodon"]["detail"]
     )
@@ -297,7 +297,7 @@ def test_auth_mastodon_registers_an_app_and_writes_the_token_to_a_0600_file(
 
     # The stored reference works: check --online reads the file.
     code, out, _ = run(capsys, "check", "--config", str(config), "--online", "--json")
-    assert json.loads(out.strip().splitlines()[-1])["channels"]["studio-mastodon"]["ok"]
+    assert json_out(out)["channels"]["studio-mastodon"]["ok"]
 
 
 def test_auth_mastodon_with_an_env_reference_prints_an_export_line_without_the_token(
@@ -396,7 +396,7 @@ def test_networks_that_refuse_leave_every_post_accounted_for_without_tokens(
     assert "studio-bluesky: paused: rate limited" in out
 
     _, out, err = run(capsys, "queue", "--config", str(config), "--json")
-    rows = {r["channel"]: r for r in json.loads(out.strip().splitlines()[-1])}
+    rows = {r["channel"]: r for r in json_out(out)}
     assert rows["studio-mastodon"]["state"] == "approved"
     assert "The access token was revoked" in rows["studio-mastodon"]["reason"]
     assert rows["studio-bluesky"]["state"] == "approved"

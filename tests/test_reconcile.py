@@ -25,6 +25,7 @@ from goodwill.reconcile import idempotency_window, lookup_is_authoritative, reco
 from goodwill.store import Store
 from goodwill.store.posts import Choice
 from tests.fakes import FakeNetwork
+from tests.helpers_cli import json_out
 from tests.helpers_publishing import MONDAY_9, queue_posts, write_config
 
 RUN = MONDAY_9 + timedelta(minutes=5)
@@ -182,7 +183,7 @@ def test_past_the_window_an_unknown_post_waits_for_the_owner_with_what_was_check
     assert net.lookups == 1
     # The owner sees it, with what was checked, in `goodwill queue --state unknown`.
     assert cli.main(["--config", str(config_dir_for), "queue", "--state", "unknown", "--json"]) == 0
-    [row] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    [row] = json_out(capsys.readouterr().out)
     assert row["id"] == post_id and "idempotency window passed" in row["checked"]
     # The owner says: send it again.
     store.posts.review([post_id], PostState.APPROVED, RUN + timedelta(hours=3))

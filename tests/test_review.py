@@ -17,6 +17,7 @@ from goodwill.errors import GoodwillError
 from goodwill.events import RecordingSink
 from goodwill.models import Kind, Post, PostState
 from goodwill.review import Decision, apply_decisions, check_edit, drafts_for_review, edit_text
+from tests.helpers_cli import json_out
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LINK = "https://petapixel.com/2026/11/23/a-story/"
@@ -119,7 +120,7 @@ def test_cli_edit_approve_reject(config_dir: Path, use_database: str, capsys: An
     assert "not edited" in capsys.readouterr().err
     good = f"Fixed {LINK}0\nvia PetaPixel"
     assert main(["edit", str(a), "--text", good, "--json", *cfg]) == 0
-    assert json.loads(capsys.readouterr().out.splitlines()[-1])["text"] == good
+    assert json_out(capsys.readouterr().out)["text"] == good
     assert main(["approve", str(a), *cfg]) == 0
     assert main(["reject", str(b), *cfg]) == 0
     assert states(config_dir, [a, b]) == {a: "approved", b: "rejected"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from goodwill.voice import (
     hashtags_for,
     tag_link,
 )
+from tests.helpers_cli import json_out
 from tests.helpers_voice import add_items, write_config
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -325,12 +325,12 @@ def test_the_owners_comment_wins_over_the_opener(
     assert (
         main(["comment", *cfg, str(cx.id), "We", "shot", "one", "like", "this", "in", "May."]) == 0
     )
-    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    row = json_out(capsys.readouterr().out)
     assert row["text"].startswith("We shot one like this in May. Rain on a wedding day")
     assert row["comment"] == "We shot one like this in May."
     # Removing the comment brings the template's opener back.
     assert main(["comment", *cfg, str(cx.id), ""]) == 0
-    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    row = json_out(capsys.readouterr().out)
     assert row["text"].startswith(f"{cx.opener} Rain on a wedding day") and row["comment"] is None
 
 
