@@ -74,8 +74,16 @@ def _least_shared_of(total: int) -> int:
     return shared
 
 
-# A title key has at most 200 characters, so at most 100 words: two titles, 200 words in all.
-_LEAST_SHARED = [_least_shared_of(total) for total in range(201)]
+class _LeastShared(dict[int, int]):
+    """``_least_shared_of``, worked out once per total (a dict, not a list: a key stored by
+    hand could be longer than ``title_key`` ever makes one)."""
+
+    def __missing__(self, total: int) -> int:
+        self[total] = shared = _least_shared_of(total)
+        return shared
+
+
+_LEAST_SHARED = _LeastShared()
 
 
 # (id, source, when as a POSIX timestamp, words, number of words): a tuple, because the inner

@@ -107,3 +107,12 @@ def test_index_matches_brute_force_on_near_copies() -> None:
         index.add(i, source, when, key)
         seen.append((i, source, when, key))
     assert matched > 50  # the case really is full of same stories
+
+
+def test_a_key_longer_than_title_key_makes_still_matches() -> None:
+    """Stored keys come from ``title_key`` (200 characters at most), but one written by hand
+    into the store may be longer: it is matched like any other, not an error."""
+    words = [f"w{i}" for i in range(300)]
+    index = StoryIndex(WINDOW)
+    index.add(1, "a", T0, " ".join(words))
+    assert index.match("b", T0, " ".join(words[:-1])) == [1]
