@@ -131,7 +131,7 @@ def test_storing_in_many_batches_keeps_every_story_once(
     are built to be ambiguous, each near-identical to several others, so which root a title
     joins may depend on arrival order; that no story keeps two roots may not.)"""
     import goodwill.ingest_store
-    from tests.test_ingest_store import check_links
+    from tests.helpers_links import check_links
 
     whole, expected = _run(config, tmp_path / "whole.db")
     monkeypatch.setattr(goodwill.ingest_store, "BATCH_ITEMS", 1)  # every feed its own batch
