@@ -15,10 +15,10 @@ import pytest
 
 from goodwill import cli
 from tests.connector_tester import FakeServer, Recorded, Reply
+from tests.fakemastodon import TOKEN
+from tests.fakemastodon import routes as mastodon_routes
 from tests.fakepds import APP_PASSWORD, HANDLE, FakePDS
 from tests.helpers_cli import json_out
-from tests.test_mastodon import TOKEN
-from tests.test_mastodon import routes as mastodon_routes
 
 OAUTH_CODE = "qDFUEaYrRK5c-HNmTCJbAzazwLRInJ7VHFat0wcMgCU"
 CLIENT_SECRET = "ZEaFUFmF0umgBX1qKJDjaU99Q31lDkOU8NutzTOoliw"
