@@ -126,3 +126,22 @@ def serving(config_dir: Path, env: dict[str, str]) -> Iterator[tuple[str, subpro
         if proc.stdout is not None:
             proc.stdout.close()
         proc.output = "".join(lines)  # type: ignore[attr-defined]
+
+
+def wait_for_deployments(api: str, names: set[str], timeout: float = 60) -> dict[str, dict]:
+    """The deployments once ``serve`` has registered all of ``names`` (polls the API)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = read_deployments(api)
+        if names <= set(found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
+def read_deployments(api: str) -> dict[str, dict]:
+    """Every deployment the Prefect API at ``api`` knows, by name."""
+    import httpx
+
+    with httpx.Client(base_url=api, timeout=30) as client:
+        found = client.post("/deployments/filter", json={}).json()
+        return {d["name"]: d for d in found}

@@ -19,9 +19,8 @@ from typing import Any
 import pytest
 
 from goodwill.config import load_config
-from tests.console import ROOT, emit, env_for, serving
-from tests.test_console import wait_for_deployments
-from tests.test_review import LINK, make_drafts, states
+from tests.console import ROOT, emit, env_for, serving, wait_for_deployments
+from tests.helpers_review import LINK, make_drafts, states
 
 pytestmark = [pytest.mark.browser, pytest.mark.prefect, pytest.mark.slow]
 

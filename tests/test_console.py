@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from goodwill.config import load_config
-from tests.console import emit, env_for, next_matching, run_goodwill, serving, webhook_receiver
+from tests.console import (
+    emit,
+    env_for,
+    next_matching,
+    read_deployments,
+    run_goodwill,
+    serving,
+    wait_for_deployments,
+    webhook_receiver,
+)
 
 pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 
@@ -21,26 +30,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with local_server(tmp_path_factory.mktemp("prefect-server"), port=0) as api:
         yield api
-
-
-def wait_for_deployments(api: str, names: set[str], timeout: float = 60) -> dict[str, dict]:
-    """The deployments once ``serve`` has registered all of ``names`` (polls the API)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        found = _read_deployments(api)
-        if names <= set(found) or time.monotonic() > deadline:
-            return found
-        time.sleep(0.5)
-
-
-def _read_deployments(api: str) -> dict[str, dict]:
-    import httpx
-
-    with httpx.Client(base_url=api, timeout=30) as client:
-        found = client.post("/deployments/filter", json={}).json()
-        return {d["name"]: d for d in found}
 
 
 def test_setup_creates_automations_once_and_a_webhook_receives_the_alerts(
@@ -115,7 +104,7 @@ def test_serve_with_server_serves_everything_and_stops_cleanly(config_dir: Path)
     import httpx
 
     with local_server(state_dir(config_dir) / "prefect", port=0) as api:
-        after = _read_deployments(api)
+        after = read_deployments(api)
         automations = httpx.post(f"{api}/automations/filter", json={}, timeout=30).json()
     for name in ("ingest", "publish", "report"):
         assert after[name]["paused"] is False
