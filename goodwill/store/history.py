@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select
 
 from goodwill.models import QUEUED_STATES, PostState
-from goodwill.store.schema import post_log, posts
+from goodwill.store.schema import posts
 
 if TYPE_CHECKING:
     from goodwill.store import Store
@@ -120,22 +120,20 @@ def retire(store: Store, drops: Iterable[tuple[int, str]], now: datetime) -> lis
 
 def revise(store: Store, post_id: int, now: datetime, **values: object) -> bool:
     """Change a waiting post's text, comment or credit (review); False if it already left."""
+    from goodwill.store.posts import change
+
     queued = [str(s) for s in (*QUEUED_STATES, PostState.DRAFT)]
     with store.begin() as conn:
-        result = conn.execute(
-            update(posts)
-            .where(posts.c.brand == store.brand, posts.c.id == post_id, posts.c.state.in_(queued))
-            .values(updated_at=now, **values)
+        state = conn.scalar(
+            select(posts.c.state).where(posts.c.brand == store.brand, posts.c.id == post_id)
         )
-        if result.rowcount != 1:
-            return False
-        conn.execute(
-            insert(post_log).values(
-                post_id=post_id,
-                at=now,
-                from_state=None,
-                to_state=conn.scalar(select(posts.c.state).where(posts.c.id == post_id)),
-                note="revised in review: " + ", ".join(sorted(values)),
-            )
+        return state in queued and change(
+            conn,
+            post_id,
+            posts.c.state == state,
+            state,
+            state,
+            now,
+            "revised in review: " + ", ".join(sorted(values)),
+            dict(values),
         )
-        return True

@@ -18,7 +18,7 @@ from goodwill.store.schema import channel_state, items, post_log, posts, slot_mi
 if TYPE_CHECKING:
     from goodwill.store import Store
 
-__all__ = ["Choice", "PostStore", "move"]
+__all__ = ["Choice", "PostStore", "change", "move"]
 
 _POST_FIELDS = tuple(f.name for f in fields(Post))
 #: States that occupy a slot: a slot is filled by at most one of these.
@@ -48,6 +48,32 @@ def _post(row: Any) -> Post:
     return Post(**values)
 
 
+def change(
+    conn: Connection,
+    post_id: int,
+    condition: Any,
+    from_state: str,
+    to_state: str,
+    now: datetime,
+    note: str | None,
+    values: dict[str, Any],
+) -> bool:
+    """The one way a post's row changes: an update on ``condition``, logged with the states
+    before and after; False (nothing changed, nothing logged) if the post is no longer as the
+    caller saw it."""
+    result = conn.execute(
+        update(posts).where(posts.c.id == post_id, condition).values(updated_at=now, **values)
+    )
+    if result.rowcount != 1:
+        return False
+    conn.execute(
+        insert(post_log).values(
+            post_id=post_id, at=now, from_state=from_state, to_state=to_state, note=note
+        )
+    )
+    return True
+
+
 def move(
     conn: Connection,
     post_id: int,
@@ -59,20 +85,17 @@ def move(
     note: str | None,
     values: dict[str, Any],
 ) -> bool:
-    """The one way a post changes state: a conditional update, logged; False if it lost a race."""
-    result = conn.execute(
-        update(posts)
-        .where(posts.c.id == post_id, condition)
-        .values(state=str(to), reason=reason, updated_at=now, **values)
+    """A state change (``change`` with the new state and its reason)."""
+    return change(
+        conn,
+        post_id,
+        condition,
+        from_state,
+        str(to),
+        now,
+        note,
+        {"state": str(to), "reason": reason, **values},
     )
-    if result.rowcount != 1:
-        return False
-    conn.execute(
-        insert(post_log).values(
-            post_id=post_id, at=now, from_state=from_state, to_state=str(to), note=note
-        )
-    )
-    return True
 
 
 class PostStore:
@@ -331,49 +354,36 @@ class PostStore:
                     f"post {post_id} is {post.state}; only draft, approved or held posts "
                     "can be edited"
                 )
-            changed = conn.execute(
-                update(posts)
-                .where(posts.c.id == post_id, posts.c.state == str(post.state))
-                .values(text=text, updated_at=now)
-            )
-            if changed.rowcount != 1:  # a publisher claimed it between the read and the write
+            state = str(post.state)
+            if not change(
+                conn,
+                post_id,
+                posts.c.state == state,
+                state,
+                state,
+                now,
+                f"{note}; was: {post.text}",
+                {"text": text},
+            ):  # a publisher claimed it between the read and the write
                 raise GoodwillError(f"post {post_id} changed meanwhile; nothing was edited")
-            conn.execute(
-                insert(post_log).values(
-                    post_id=post_id,
-                    at=now,
-                    from_state=str(post.state),
-                    to_state=str(post.state),
-                    note=f"{note}; was: {post.text}",
-                )
-            )
         return replace(post, text=text)
 
     def unpin(self, post: Post, reason: str, now: datetime) -> bool:
         """Let a pinned post that is still waiting take the next free slot instead; False if
         it left the queue meanwhile (nothing is changed or logged then)."""
+        assert post.id is not None
+        state = str(post.state)
         with self._store.begin() as conn:
-            changed = conn.execute(
-                update(posts)
-                .where(
-                    posts.c.id == post.id,
-                    posts.c.state.in_([str(s) for s in QUEUED_STATES]),
-                    posts.c.pinned_at.is_not(None),
-                )
-                .values(pinned_at=None, reason=reason, updated_at=now)
+            return change(
+                conn,
+                post.id,
+                and_(posts.c.state == state, posts.c.pinned_at.is_not(None)),
+                state,
+                state,
+                now,
+                reason,
+                {"pinned_at": None, "reason": reason},
             )
-            if changed.rowcount != 1:
-                return False
-            conn.execute(
-                insert(post_log).values(
-                    post_id=post.id,
-                    at=now,
-                    from_state=str(post.state),
-                    to_state=str(post.state),
-                    note=reason,
-                )
-            )
-            return True
 
     def claim(
         self,
@@ -492,33 +502,23 @@ class PostStore:
             if post.attempt_id is None
             else posts.c.attempt_id == post.attempt_id
         )
+        publishing = str(PostState.PUBLISHING)
         with self._store.begin(durable=True) as conn:
-            result = conn.execute(
-                update(posts)
-                .where(
-                    posts.c.id == post.id,
+            if not change(
+                conn,
+                post.id,
+                and_(
                     posts.c.state == str(post.state),
                     same_attempt,
                     or_(posts.c.lease_until.is_(None), posts.c.lease_until < now),
-                )
-                .values(
-                    state=str(PostState.PUBLISHING),
-                    attempt_id=attempt_id,
-                    lease_until=lease_until,
-                    updated_at=now,
-                )
-            )
-            if result.rowcount != 1:
+                ),
+                str(post.state),
+                publishing,
+                now,
+                f"{note} (attempt {attempt_id})",
+                {"state": publishing, "attempt_id": attempt_id, "lease_until": lease_until},
+            ):
                 return None
-            conn.execute(
-                insert(post_log).values(
-                    post_id=post.id,
-                    at=now,
-                    from_state=str(post.state),
-                    to_state=str(PostState.PUBLISHING),
-                    note=f"{note} (attempt {attempt_id})",
-                )
-            )
         return replace(
             post, state=PostState.PUBLISHING, attempt_id=attempt_id, lease_until=lease_until
         )
@@ -576,28 +576,18 @@ class PostStore:
     def note(self, post: Post, checked: str, now: datetime) -> bool:
         """Record a reconciliation decision on a claimed post before acting on it."""
         assert post.id is not None
+        publishing = str(PostState.PUBLISHING)
         with self._store.begin(durable=True) as conn:
-            result = conn.execute(
-                update(posts)
-                .where(
-                    posts.c.id == post.id,
-                    posts.c.state == str(PostState.PUBLISHING),
-                    posts.c.attempt_id == post.attempt_id,
-                )
-                .values(checked=checked, updated_at=now)
+            return change(
+                conn,
+                post.id,
+                and_(posts.c.state == publishing, posts.c.attempt_id == post.attempt_id),
+                publishing,
+                publishing,
+                now,
+                checked,
+                {"checked": checked},
             )
-            if result.rowcount != 1:
-                return False
-            conn.execute(
-                insert(post_log).values(
-                    post_id=post.id,
-                    at=now,
-                    from_state=str(PostState.PUBLISHING),
-                    to_state=str(PostState.PUBLISHING),
-                    note=checked,
-                )
-            )
-            return True
 
     def log(self, post_id: int) -> list[dict[str, Any]]:
         with self._store.begin() as conn:
