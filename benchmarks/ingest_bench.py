@@ -137,13 +137,19 @@ def _timed(fn: Any) -> dict[str, float]:
 # --- contenders (each runs in its own child process) ------------------------------------------
 
 
-def run_goodwill(urls: list[str], workdir: Path, concurrency: int) -> list[dict[str, float]]:
+def run_goodwill(
+    urls: list[str], workdir: Path, concurrency: int, parse_processes: int | None = None
+) -> list[dict[str, float]]:
     from dataclasses import replace
     from datetime import UTC, datetime
 
+    import goodwill.ingest
     from goodwill.config import Source, load_config
     from goodwill.events import RecordingSink
     from goodwill.ingest import ingest
+
+    if parse_processes is not None:  # an experiment: the shipped count is the default
+        goodwill.ingest.PARSE_PROCESSES = parse_processes
     from goodwill.store import Store
 
     config_dir = workdir / "config"
@@ -251,7 +257,7 @@ def _child(args: argparse.Namespace) -> None:
         profiler = Profiler()
         profiler.start()
     if args.child == "goodwill":
-        out = run_goodwill(urls, workdir, args.concurrency)
+        out = run_goodwill(urls, workdir, args.concurrency, args.parse_processes)
     elif args.child == "floor":
         out = run_floor(urls, args.concurrency)
     elif args.child == "reader":
@@ -280,6 +286,7 @@ def _spawn(name: str, urls_file: Path, workdir: Path, args: argparse.Namespace) 
         str(workdir),
         "--concurrency",
         str(args.concurrency),
+        *(["--parse-processes", str(args.parse_processes)] if args.parse_processes else []),
         "--workers",
         str(args.workers),
         *(["--profile"] if args.profile else []),
@@ -316,6 +323,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="server latency, seconds")
     parser.add_argument("--hosts", type=int, default=64, help="loopback addresses to spread over")
     parser.add_argument("--concurrency", type=int, default=128, help="Goodwill's concurrency")
+    parser.add_argument(
+        "--parse-processes",
+        type=int,
+        help="Goodwill's parse worker processes in a large run (default: as shipped, "
+        "goodwill.ingest.PARSE_PROCESSES)",
+    )
     parser.add_argument("--workers", type=int, default=32, help="reader's update_feeds workers")
     parser.add_argument(
         "--shape",

@@ -53,10 +53,9 @@ __all__ = [
 
 #: From this many sources on, bodies are parsed in worker processes rather than a thread.
 PROCESS_MIN_FEEDS = 50
-#: Worker processes parsing a large run. Two: with one, parsing 1,000 feeds was the longest
-#: chain of work in a run (benchmarks/ingest_bench first pass, 3.5-3.8 s with one against
-#: 3.2-3.3 s with two; measured again with the shorter GIL interval, the median of three runs
-#: was 3.74 s with one against 3.63 s with two).
+#: Worker processes parsing a large run. Two: with one, parsing 1,000 feeds is the longest
+#: chain of work in a run (``benchmarks/ingest_bench --parse-processes 1``; the README has the
+#: figures).
 PARSE_PROCESSES = 2
 #: Bodies downloaded and not parsed yet, at most (about): beyond it, downloads wait.
 PARSE_BACKLOG_BYTES = 8 * 1024 * 1024
