@@ -15,11 +15,11 @@ from goodwill.calendar import build_calendar, render_html
 from goodwill.cli import main
 from goodwill.config import Config
 from goodwill.events import RecordingSink
-from goodwill.models import Kind, Post, PostState
 from goodwill.publishing import publish_due
 from goodwill.store import Store
 from tests.fakes import FakeNetwork
 from tests.helpers_cli import json_out
+from tests.helpers_publishing import approved_tip
 from tests.helpers_voice import write_config
 
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -57,15 +57,7 @@ def _fill(config: Config, store: Store, now: datetime) -> None:
     from goodwill.drafting import sync_own_posts
 
     values = [
-        Post(
-            channel=ch,
-            network="outbox",
-            category="tip",
-            kind=Kind.VALUE,
-            text=f"Tip {i} for {ch} & friends",
-            state=PostState.APPROVED,
-            origin="own",
-        )
+        approved_tip(ch, f"Tip {i} for {ch} & friends")
         for ch in ("news-x", "paris")
         for i in range(3)
     ]
