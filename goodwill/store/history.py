@@ -120,20 +120,12 @@ def retire(store: Store, drops: Iterable[tuple[int, str]], now: datetime) -> lis
 
 def revise(store: Store, post_id: int, now: datetime, **values: object) -> bool:
     """Change a waiting post's text, comment or credit (review); False if it already left."""
-    from goodwill.store.posts import change
+    from goodwill.store.posts import annotate
 
     queued = [str(s) for s in (*QUEUED_STATES, PostState.DRAFT)]
     with store.begin() as conn:
         state = conn.scalar(
             select(posts.c.state).where(posts.c.brand == store.brand, posts.c.id == post_id)
         )
-        return state in queued and change(
-            conn,
-            post_id,
-            posts.c.state == state,
-            state,
-            state,
-            now,
-            "revised in review: " + ", ".join(sorted(values)),
-            dict(values),
-        )
+        note = "revised in review: " + ", ".join(sorted(values))
+        return state in queued and annotate(conn, post_id, state, now, note, dict(values))

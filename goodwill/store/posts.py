@@ -18,7 +18,7 @@ from goodwill.store.schema import channel_state, items, post_log, posts, slot_mi
 if TYPE_CHECKING:
     from goodwill.store import Store
 
-__all__ = ["Choice", "PostStore", "change", "move"]
+__all__ = ["Choice", "PostStore", "annotate", "change", "move"]
 
 _POST_FIELDS = tuple(f.name for f in fields(Post))
 #: States that occupy a slot: a slot is filled by at most one of these.
@@ -72,6 +72,22 @@ def change(
         )
     )
     return True
+
+
+def annotate(
+    conn: Connection,
+    post_id: int,
+    state: str,
+    now: datetime,
+    note: str,
+    values: dict[str, Any],
+    *also: Any,
+) -> bool:
+    """``change`` that keeps the post in ``state``: only while it still is (and ``also``
+    holds); False otherwise."""
+    return change(
+        conn, post_id, and_(posts.c.state == state, *also), state, state, now, note, values
+    )
 
 
 def move(
@@ -354,16 +370,8 @@ class PostStore:
                     f"post {post_id} is {post.state}; only draft, approved or held posts "
                     "can be edited"
                 )
-            state = str(post.state)
-            if not change(
-                conn,
-                post_id,
-                posts.c.state == state,
-                state,
-                state,
-                now,
-                f"{note}; was: {post.text}",
-                {"text": text},
+            if not annotate(
+                conn, post_id, str(post.state), now, f"{note}; was: {post.text}", {"text": text}
             ):  # a publisher claimed it between the read and the write
                 raise GoodwillError(f"post {post_id} changed meanwhile; nothing was edited")
         return replace(post, text=text)
@@ -372,17 +380,15 @@ class PostStore:
         """Let a pinned post that is still waiting take the next free slot instead; False if
         it left the queue meanwhile (nothing is changed or logged then)."""
         assert post.id is not None
-        state = str(post.state)
         with self._store.begin() as conn:
-            return change(
+            return annotate(
                 conn,
                 post.id,
-                and_(posts.c.state == state, posts.c.pinned_at.is_not(None)),
-                state,
-                state,
+                str(post.state),
                 now,
                 reason,
                 {"pinned_at": None, "reason": reason},
+                posts.c.pinned_at.is_not(None),
             )
 
     def claim(
@@ -576,17 +582,15 @@ class PostStore:
     def note(self, post: Post, checked: str, now: datetime) -> bool:
         """Record a reconciliation decision on a claimed post before acting on it."""
         assert post.id is not None
-        publishing = str(PostState.PUBLISHING)
         with self._store.begin(durable=True) as conn:
-            return change(
+            return annotate(
                 conn,
                 post.id,
-                and_(posts.c.state == publishing, posts.c.attempt_id == post.attempt_id),
-                publishing,
-                publishing,
+                str(PostState.PUBLISHING),
                 now,
                 checked,
                 {"checked": checked},
+                posts.c.attempt_id == post.attempt_id,
             )
 
     def log(self, post_id: int) -> list[dict[str, Any]]:
