@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     # Feeds 0..n-1 cycle through every shape the generator has (1-3 paragraphs, content or not).
     bodies = [feed_body(i, 50, "") for i in range(args.feeds)]
     url = "https://feeds.example/feed.xml"
-    raw = [feed_parse._run_fastfeedparser(b) for b in bodies]
+    raw = [feed_parse._run_fastfeedparser(b)[0] for b in bodies]
     feeds = [feed_parse.parse_feed(b, url=url, now=NOW) for b in bodies]
     summaries = [feed_parse._fast_summary(e) for r in raw if r is not None for e in r["entries"]]
     rows = [parse_and_normalise(b, url, None, "src", url, NOW) for b in bodies]

@@ -116,6 +116,53 @@ def test_feedparser_is_asked_when_fastfeedparser_finds_no_entries(
     ]
 
 
+def _rss(items: str, encoding: str = "utf-8") -> str:
+    return (
+        f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel><title>T</title>'
+        f"<link>https://news.example/</link>{items}</channel></rss>"
+    )
+
+
+def test_a_broken_feed_is_read_by_feedparser_which_keeps_its_text() -> None:
+    # lxml's recover mode (fastfeedparser's fallback) drops the text after a stray "&" and the
+    # items after an unclosed tag; feedparser's loose parser keeps both.
+    body = _rss(
+        "<item><title>Lights & shadows</title><link>https://news.example/a?x=1&y=2</link></item>"
+        "<item><title>Second <b>story</title><link>https://news.example/b</link></item>"
+        "<item><title>Third story</title><link>https://news.example/c</link></item>"
+    ).encode()
+    feed = parse_feed(body, url="https://news.example/feed", now=GOLDEN_NOW)
+    assert feed.entries[0].title == "Lights & shadows"
+    assert feed.entries[0].link == "https://news.example/a?x=1&y=2"
+    assert [e.link for e in feed.entries][1:] == [
+        "https://news.example/b",
+        "https://news.example/c",
+    ]
+
+
+def test_only_what_fastfeedparser_recovered_is_checked_for_well_formedness(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from goodwill.feeds import parse as feed_parse
+
+    checked: list[bytes] = []
+    real_check = feed_parse._is_well_formed
+
+    def counting(body: bytes) -> bool:
+        checked.append(body)
+        return real_check(body)
+
+    monkeypatch.setattr(feed_parse, "_is_well_formed", counting)
+    item = "<item><title>Caf\u00e9 light</title><link>https://news.example/a</link></item>"
+    # Well-formed UTF-8: fastfeedparser's native extractor reads it strictly; nothing to check.
+    utf8 = parse_feed(_rss(item).encode(), url="https://news.example/feed", now=GOLDEN_NOW)
+    assert checked == [], "fastfeedparser's native extractor was not seen reading the feed"
+    # Latin-1: the native extractor declines it, lxml reads it, and the check runs.
+    latin = _rss(item, "iso-8859-1").encode("latin-1")
+    assert parse_feed(latin, url="https://news.example/feed", now=GOLDEN_NOW) == utf8
+    assert checked == [latin]
+
+
 def test_feed_behind_a_plain_text_notice() -> None:
     body = (
         b"Notice: cache rebuilt in 0.2 s\n<?xml version='1.0'?><rss version='2.0'><channel>"
