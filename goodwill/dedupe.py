@@ -86,16 +86,29 @@ class _LeastShared(dict[int, int]):
 _LEAST_SHARED = _LeastShared()
 
 
+class _LongestOther(dict[int, tuple[int, ...]]):
+    """``_longest_other(n, i)`` for every ``i`` of a prefix, worked out once per ``n``."""
+
+    def __missing__(self, n: int) -> tuple[int, ...]:
+        self[n] = bounds = tuple(_longest_other(n, i) for i in range(_prefix_length(n)))
+        return bounds
+
+
+_LONGEST_OTHER = _LongestOther()
+
+
 # (id, source, when as a POSIX timestamp, words, number of words): a tuple, because the inner
-# loop of ``match`` unpacks millions of them and floats compare faster than datetimes.
-IndexEntry = tuple[int, str, float, tuple[str, ...], int]
+# loop of ``match`` unpacks millions of them and floats compare faster than datetimes. The
+# words are their ranks (ints, rarest first): one shared int per word instead of a string, and
+# ranks need no interning and sort without a key function.
+IndexEntry = tuple[int, str, float, tuple[int, ...], int]
 _Entry = IndexEntry
 _LENGTH = itemgetter(4)
 _WHEN = itemgetter(2)
 # Posting lists are kept sorted by title length (then by arrival), so that ``match`` reads only
 # the titles whose length allows the similarity.
-# (words, the same ranked rarest first, the ranked prefix)
-_Words = tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]
+# (ranks of the words, the same in order, rarest first, the prefix of that order)
+_Words = tuple[frozenset[int], tuple[int, ...], tuple[int, ...]]
 
 
 class StoryIndex:
@@ -118,10 +131,10 @@ class StoryIndex:
         known = sorted((frequencies or {}).items(), key=lambda wf: (wf[1], wf[0]))
         self._rank: dict[str, int] = {w: i for i, (w, _) in enumerate(known)}
         self._next_unknown = -1
-        # word -> entries; a word's list longer than _SPLIT becomes source -> entries, so that
-        # a feed of twenty thousand near-identical titles costs nothing against itself while
-        # the short lists of rare words (nearly all of them) stay flat and fast to scan.
-        self._by_token: dict[str, list[_Entry] | dict[str, list[_Entry]]] = {}
+        # word (its rank) -> entries; a word's list longer than _SPLIT becomes source ->
+        # entries, so that a feed of twenty thousand near-identical titles costs nothing
+        # against itself while the short lists of rare words (nearly all) stay flat and fast.
+        self._by_token: dict[int, list[_Entry] | dict[str, list[_Entry]]] = {}
         self._by_key: dict[str, list[_Entry]] = defaultdict(list)
         self._last: tuple[str, _Words] | None = None
 
@@ -130,13 +143,14 @@ class StoryIndex:
         remembered: a new title is matched, then added)."""
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        tokens = title_tokens(key)
+        text = set(key.split())
+        text -= _STOPWORDS
         rank = self._rank
-        for token in tokens.difference(rank):
-            rank[token] = self._next_unknown
+        for word in text.difference(rank):
+            rank[word] = self._next_unknown
             self._next_unknown -= 1
-        ranked = tuple(sorted(tokens, key=rank.__getitem__))
-        words = (tokens, ranked, ranked[: _prefix_length(len(ranked))])
+        ranks = sorted(map(rank.__getitem__, text))
+        words = (frozenset(ranks), tuple(ranks), tuple(ranks[: _prefix_length(len(ranks))]))
         self._last = (key, words)
         return words
 
@@ -200,12 +214,13 @@ class StoryIndex:
             # so it shares at most 1 + min(n - i - 1, m - j - 1) words. Exact only while every
             # posting has been read whole: off once the budget truncates one.
             positional = True
+            longest = _LONGEST_OTHER[n]
             for i, token in enumerate(prefix):
                 posting = by_token.get(token)
                 if posting is None:
                     continue
                 # Sharing at most n - i words also bounds the other title's length.
-                top = min(high, _longest_other(n, i)) if positional else high
+                top = min(high, longest[i]) if positional else high
                 groups = (
                     (posting,)
                     if isinstance(posting, list)
