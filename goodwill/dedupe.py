@@ -33,12 +33,19 @@ MAX_CANDIDATES = 2_000
 _SPLIT = 256
 
 
+# ASCII titles (nearly all) are keyed as bytes, one table lookup per character: letters
+# lowercased (casefold is lower in ASCII), what ``\w`` matches kept, everything else a space.
+_ASCII_KEY = bytes(
+    c + 32 if 65 <= c <= 90 else c if chr(c).isalnum() or c == 95 else 32 for c in range(128)
+).ljust(256, b" ")
+
+
 def title_key(title: str) -> str:
     """Case-, accent- and punctuation-insensitive form of a title (exact-match key)."""
-    text = title.casefold()
-    if not text.isascii():  # ASCII has no accents to strip: skip the per-character pass
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(c for c in text if not unicodedata.combining(c))
+    if title.isascii():  # a fifth of the regex path's instructions
+        return b" ".join(title.encode("ascii").translate(_ASCII_KEY).split())[:200].decode()
+    text = unicodedata.normalize("NFKD", title.casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
     return " ".join(_NON_WORD.sub(" ", text).split())[:200]
 
 

@@ -70,6 +70,22 @@ def test_title_key_folds_case_accents_and_punctuation() -> None:
     assert title_key("Plain ASCII: Title") == "plain ascii title"
 
 
+def _title_key_reference(title: str) -> str:
+    """title_key as first written, one regex for every title (the oracle for its ASCII path)."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", title.casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())[:200]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.text(st.characters(max_codepoint=127)), st.text(max_size=300)))
+def test_title_key_agrees_with_the_regex_version(title: str) -> None:
+    assert title_key(title) == _title_key_reference(title)
+
+
 def test_index_matches_brute_force_on_near_copies() -> None:
     """Many long titles, a third of them an earlier one with a word changed, added or dropped:
     matches that hinge on one word, where the length and positional filters prune most."""

@@ -485,6 +485,10 @@ _HTML_PIECES = st.lists(
             "\r",
             " ",
             "\xa0",
+            "\x85",
+            "\u3000",
+            "  ",
+            "&nbsp;",
             "\u2028",
             "\ud800",
             "é",
@@ -516,7 +520,7 @@ def _html_to_text_reference(s: str, max_chars: int | None) -> str:
         if "<![" in s:
             s = h._RE_CDATA.sub(r"\1", s)
         s = h._RE_TAG.sub(
-            lambda m: " " if m.group(2) and m.group(2).lower() in h._BLOCK_TAGS else "", s
+            lambda m: " " if m.group(1) and m.group(1).lower() in h._BLOCK_TAGS else "", s
         )
         s = h._RE_TRAILING_TAG.sub("", s)
     if "&" in s:
