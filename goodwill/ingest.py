@@ -470,7 +470,7 @@ def _hand_on(
     digest, rows = parsed
     if rows is None:
         return UNCHANGED, digest
-    on_items([NewItem(*row) for row in rows])
+    on_items(list(map(NewItem._make, rows)))
     return len(rows), digest
 
 

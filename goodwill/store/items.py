@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
@@ -20,8 +20,11 @@ __all__ = ["ItemStore", "NewItem", "StoredTitle"]
 _CHUNK = 500  # well under SQLite's bound-parameter limit
 
 
-@dataclass(frozen=True, slots=True)
-class NewItem:
+class NewItem(NamedTuple):
+    """An item to store. A named tuple, not a frozen dataclass: ingest makes one per parsed
+    entry in the process that also stores and links them, and a tuple is made in C
+    (``NewItem._make``) where a frozen dataclass's ``__init__`` sets each field in Python."""
+
     url: str
     title: str
     title_key: str
