@@ -11,7 +11,9 @@ from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from itertools import filterfalse
 from operator import itemgetter
+from typing import cast
 
 __all__ = ["IndexEntry", "StoryIndex", "title_key", "title_tokens"]
 
@@ -51,10 +53,9 @@ def title_key(title: str) -> str:
 
 def title_tokens(key: str) -> frozenset[str]:
     # Interned: the index holds a million word occurrences from a vocabulary of thousands.
-    # Set operations and map run in C: a third of the time of a generator over the words.
-    words = set(key.split())
-    words -= _STOPWORDS
-    return frozenset(map(sys.intern, words))
+    # filterfalse, set and map run in C: no Python code per word. (Not ``set -= _STOPWORDS``,
+    # which looks up every stopword in the title, not every word among the stopwords.)
+    return frozenset(map(sys.intern, filterfalse(_STOPWORDS.__contains__, key.split())))
 
 
 @functools.cache
@@ -93,6 +94,19 @@ class _LeastShared(dict[int, int]):
 _LEAST_SHARED = _LeastShared()
 
 
+class _PrefixLength(dict[int, int]):
+    """``_prefix_length``, worked out once per title length."""
+
+    def __missing__(self, n: int) -> int:
+        self[n] = length = _prefix_length(n)
+        return length
+
+
+_PREFIX_LENGTH = _PrefixLength()
+#: The rank every stopword gets in a ``StoryIndex``: ranked, then dropped.
+_STOPWORD_RANK = sys.maxsize
+
+
 class _LongestOther(dict[int, tuple[int, ...]]):
     """``_longest_other(n, i)`` for every ``i`` of a prefix, worked out once per ``n``."""
 
@@ -115,7 +129,7 @@ _WHEN = itemgetter(2)
 # Posting lists are kept sorted by title length (then by arrival), so that ``match`` reads only
 # the titles whose length allows the similarity.
 # (ranks of the words, the same in order, rarest first, the prefix of that order)
-_Words = tuple[frozenset[int], tuple[int, ...], tuple[int, ...]]
+_Words = tuple[set[int], tuple[int, ...], tuple[int, ...]]
 
 
 class StoryIndex:
@@ -137,6 +151,8 @@ class StoryIndex:
         # keeps the rank it got when first seen.
         known = sorted((frequencies or {}).items(), key=lambda wf: (wf[1], wf[0]))
         self._rank: dict[str, int] = {w: i for i, (w, _) in enumerate(known)}
+        # Stopwords rank too, all alike, to be dropped after ranking: one lookup per word.
+        self._rank.update(dict.fromkeys(_STOPWORDS, _STOPWORD_RANK))
         self._next_unknown = -1
         # word (its rank) -> entries; a word's list longer than _SPLIT becomes source ->
         # entries, so that a feed of twenty thousand near-identical titles costs nothing
@@ -150,14 +166,20 @@ class StoryIndex:
         remembered: a new title is matched, then added)."""
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        text = set(key.split())
-        text -= _STOPWORDS
+        text = key.split()
         rank = self._rank
-        for word in text.difference(rank):
-            rank[word] = self._next_unknown
-            self._next_unknown -= 1
-        ranks = sorted(map(rank.__getitem__, text))
-        words = (frozenset(ranks), tuple(ranks), tuple(ranks[: _prefix_length(len(ranks))]))
+        found = set(map(rank.get, text))  # None for a word never seen
+        if None in found:  # most titles have one: it is ranked before all seen so far
+            found.discard(None)
+            for word in text:
+                if word not in rank:
+                    rank[word] = self._next_unknown
+                    found.add(self._next_unknown)
+                    self._next_unknown -= 1
+        found.discard(_STOPWORD_RANK)
+        tokens = cast("set[int]", found)  # no None left
+        ranks = sorted(tokens)
+        words = (tokens, tuple(ranks), tuple(ranks[: _PREFIX_LENGTH[len(ranks)]]))
         self._last = (key, words)
         return words
 
