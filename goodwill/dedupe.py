@@ -231,7 +231,6 @@ class StoryIndex:
                 found[item_id] = None
         n = len(tokens)
         if n >= MIN_TOKENS:
-            seen: set[int] = set()
             # Jaccard >= SAME_STORY bounds the other title's size: skip the rest unexamined.
             low, high = n * SAME_STORY, n / SAME_STORY
             by_token = self._by_token
@@ -241,7 +240,9 @@ class StoryIndex:
             # detection", 2008): a title first met through the word ranked i-th here and j-th
             # there shares no word ranked before it (it would have been met through that one),
             # so it shares at most 1 + min(n - i - 1, m - j - 1) words. Exact only while every
-            # posting has been read whole: off once the budget truncates one.
+            # posting has been read whole: off once the budget truncates one. A title met again
+            # through a later word was decided when first met: the filter may then wrongly
+            # skip it, or it is compared again, and neither changes what is found.
             positional = True
             longest = _LONGEST_OTHER[n]
             for i, token in enumerate(prefix):
@@ -269,9 +270,6 @@ class StoryIndex:
                     for item_id, other_source, other_at, other, m in entries:
                         if other_source == source or abs(other_at - at) > window:
                             continue
-                        if item_id in seen:
-                            continue
-                        seen.add(item_id)
                         need = least[n + m]
                         if positional:
                             right = m - other.index(token)
