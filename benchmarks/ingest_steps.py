@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     steps = {
         "fastfeedparser": lambda: [feed_parse._run_fastfeedparser(b) for b in bodies],
-        "well-formedness check, if recovered": lambda: [feed_parse._is_well_formed(b) for b in bodies],
+        "well-formedness check, if recovered": lambda: [
+            feed_parse._is_well_formed(b) for b in bodies
+        ],
         "plain-text summaries": lambda: [html_to_text(s, 1000) for s in summaries],
         "entries to items, incl. summaries": lambda: (
             [feed_parse._from_fastfeedparser(r, url, NOW) for r in raw]
