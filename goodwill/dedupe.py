@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import sys
 import unicodedata
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from itertools import filterfalse
 from operator import itemgetter
-from typing import cast
+from typing import TypeVar, cast
 
 __all__ = ["IndexEntry", "StoryIndex", "title_key", "title_tokens"]
+
+T = TypeVar("T")
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _STOPWORDS = frozenset(
@@ -52,13 +53,13 @@ def title_key(title: str) -> str:
 
 
 def title_tokens(key: str) -> frozenset[str]:
-    # Interned: the index holds a million word occurrences from a vocabulary of thousands.
-    # filterfalse, set and map run in C: no Python code per word. (Not ``set -= _STOPWORDS``,
-    # which looks up every stopword in the title, not every word among the stopwords.)
-    return frozenset(map(sys.intern, filterfalse(_STOPWORDS.__contains__, key.split())))
+    """A title key's words, stopwords left out (what the index's word ranks are counted over).
+
+    filterfalse and frozenset run in C: no Python code per word. (Not ``set -= _STOPWORDS``,
+    which looks up every stopword in the title, not every word among the stopwords.)"""
+    return frozenset(filterfalse(_STOPWORDS.__contains__, key.split()))
 
 
-@functools.cache
 def _longest_other(n: int, i: int) -> int:
     """The longest title that can still match one of ``n`` words sharing at most ``n - i``."""
     shared = n - i
@@ -82,40 +83,26 @@ def _least_shared_of(total: int) -> int:
     return shared
 
 
-class _LeastShared(dict[int, int]):
-    """``_least_shared_of``, worked out once per total (a dict, not a list: a key stored by
-    hand could be longer than ``title_key`` ever makes one)."""
+class _Table(dict[int, T]):
+    """``compute(n)`` for each ``n`` asked, worked out once: the index's inner loop reads these
+    by subscript (a dict, not a list: a key stored by hand could be longer than ``title_key``
+    ever makes one)."""
 
-    def __missing__(self, total: int) -> int:
-        self[total] = shared = _least_shared_of(total)
-        return shared
+    def __init__(self, compute: Callable[[int], T]) -> None:
+        super().__init__()
+        self._compute = compute
 
-
-_LEAST_SHARED = _LeastShared()
-
-
-class _PrefixLength(dict[int, int]):
-    """``_prefix_length``, worked out once per title length."""
-
-    def __missing__(self, n: int) -> int:
-        self[n] = length = _prefix_length(n)
-        return length
+    def __missing__(self, n: int) -> T:
+        self[n] = value = self._compute(n)
+        return value
 
 
-_PREFIX_LENGTH = _PrefixLength()
+_LEAST_SHARED = _Table(_least_shared_of)
+_PREFIX_LENGTH = _Table(_prefix_length)
+#: For a title of ``n`` words, ``_longest_other(n, i)`` for every ``i`` of its prefix.
+_LONGEST_OTHER = _Table(lambda n: tuple(_longest_other(n, i) for i in range(_prefix_length(n))))
 #: The rank every stopword gets in a ``StoryIndex``: ranked, then dropped.
 _STOPWORD_RANK = sys.maxsize
-
-
-class _LongestOther(dict[int, tuple[int, ...]]):
-    """``_longest_other(n, i)`` for every ``i`` of a prefix, worked out once per ``n``."""
-
-    def __missing__(self, n: int) -> tuple[int, ...]:
-        self[n] = bounds = tuple(_longest_other(n, i) for i in range(_prefix_length(n)))
-        return bounds
-
-
-_LONGEST_OTHER = _LongestOther()
 
 
 # (id, source, when as a POSIX timestamp, words, number of words): a tuple, because the inner
