@@ -45,7 +45,7 @@ _ASCII_KEY = bytes(
 
 def title_key(title: str) -> str:
     """Case-, accent- and punctuation-insensitive form of a title (exact-match key)."""
-    if title.isascii():  # a fifth of the regex path's instructions
+    if title.isascii():  # 9x the regex path's speed (benchmarks/hot_paths.py)
         return b" ".join(title.encode("ascii").translate(_ASCII_KEY).split())[:200].decode()
     text = unicodedata.normalize("NFKD", title.casefold())
     text = "".join(c for c in text if not unicodedata.combining(c))

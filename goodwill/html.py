@@ -1,9 +1,8 @@
 """HTML fragments from feeds to plain text: titles and summaries for drafting posts.
 
-A few regex passes, not an HTML parser: on the titles and summaries of the real-world corpus's
-feeds it runs at 2.3 times the speed of ``lxml.html`` text extraction (29 against 13 M chars/s,
-medians of seven, on a slow hour of the benchmark machine); it never raises, and it keeps a
-``<`` that opens no tag (``f/1.4 < f/2``, ``<3``) as text.
+A few regex passes, not an HTML parser: on the benchmark's summaries it runs at 1.4 to 1.5 times
+the speed of ``lxml.html`` text extraction (``benchmarks/hot_paths.py``); it never raises, and it
+keeps a ``<`` that opens no tag (``f/1.4 < f/2``, ``<3``) as text.
 """
 
 from __future__ import annotations
@@ -96,8 +95,8 @@ def _strip_tags(s: str) -> str:
 def _collapse_spaces(s: str) -> str:
     """``" ".join(s.split())``, for text without control characters. When the only whitespace
     is spaces, tabs and line breaks (94% of the real-world corpus's summaries), runs are
-    halved by ``replace`` instead of cutting the text into a string per word: under a third
-    of the instructions on the benchmark's summaries (cachegrind)."""
+    halved by ``replace`` instead of cutting the text into a string per word: 1.6 to 1.7
+    times as fast on the benchmark's summaries (``benchmarks/hot_paths.py``)."""
     if not s.isascii() and _RE_RARE_SPACE.search(s) is not None:
         return " ".join(s.split())
     if "\n" in s:
