@@ -3,9 +3,11 @@ same per-feed failures, and a worker that dies costs no feed its items."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -170,6 +172,39 @@ def test_downloads_wait_for_the_parsers(
     biggest = max(len(_rss(i)) for i in range(FEEDS))
     assert 0 < most <= 4 * biggest
     assert stored == expected and result.new_items == expected_result.new_items
+
+
+def test_waiting_downloads_wake_when_the_backlog_falls_under_the_limit() -> None:
+    """Parsed feeds that leave the backlog still over the limit wake no waiting download (a
+    hundred woken at every parsed feed, only to wait again, had cost the event loop a tenth of
+    its time); the one that brings it under wakes them all, from another thread too."""
+    backlog = goodwill.ingest._ParseBacklog(10)
+    wake_ups = 0
+
+    class Room(asyncio.Event):
+        def set(self) -> None:
+            nonlocal wake_ups
+            wake_ups += 1
+            super().set()
+
+    async def scenario() -> None:
+        backlog._loop, backlog._room = asyncio.get_running_loop(), Room()
+        backlog.add(30)
+        waiting = [asyncio.create_task(backlog.admit()) for _ in range(5)]
+        await asyncio.sleep(0)  # each download checks the backlog and waits
+        for _ in range(3):
+            backlog.remove(5)  # 25, 20, 15: still over
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert wake_ups == 0
+        assert not any(task.done() for task in waiting)
+        worker = threading.Thread(target=backlog.remove, args=(5,))  # 10: room again
+        worker.start()
+        worker.join()
+        await asyncio.wait_for(asyncio.gather(*waiting), timeout=30)
+        assert wake_ups == 1
+
+    asyncio.run(scenario())
 
 
 def test_without_a_forkserver_the_workers_are_spawned(
