@@ -172,7 +172,11 @@ class StoryIndex:
 
     def add(self, item_id: int, source: str, when: datetime, key: str) -> IndexEntry:
         """Index a title; returns its entry ``(id, source, POSIX time, words, word count)``."""
-        return self._add(item_id, source, when.timestamp(), key, self._words(key))
+        return self.add_at(item_id, source, when.timestamp(), key)
+
+    def add_at(self, item_id: int, source: str, at: float, key: str) -> IndexEntry:
+        """``add`` for a title at POSIX time ``at``."""
+        return self._add(item_id, source, at, key, self._words(key))
 
     def match(self, source: str, when: datetime, key: str) -> list[int]:
         """Ids of stories from other sources within the window that match this title."""

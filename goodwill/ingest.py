@@ -204,9 +204,13 @@ def ingest(
             )
         )
         digests.append(state.body_hash if same and state else None)
-    # New items are stored while the rest of the run downloads (see goodwill.ingest_store).
-    pipeline = ItemPipeline(config, store, now)
-    with _quick_gil_handoffs(len(sources) >= PROCESS_MIN_FEEDS):
+    # New items are stored while the rest of the run downloads, and a large run links them
+    # in a process of its own (see goodwill.ingest_store).
+    large_run = len(sources) >= PROCESS_MIN_FEEDS
+    pipeline = ItemPipeline(
+        config, store, now, link_context=_worker_context() if large_run else None
+    )
+    with _quick_gil_handoffs(large_run):
         try:
             outcomes = _fetch_and_parse(
                 config, sources, requests, digests, now, on_fetched, pipeline.put
@@ -337,7 +341,7 @@ def _fetch_and_parse(
     executor: Executor
     starter: threading.Thread | None = None
     if len(sources) >= PROCESS_MIN_FEEDS:
-        executor = ProcessPoolExecutor(max_workers=PARSE_PROCESSES, mp_context=_parse_context())
+        executor = ProcessPoolExecutor(max_workers=PARSE_PROCESSES, mp_context=_worker_context())
         # Workers start with the first body, so a run where every feed answers 304 starts
         # none; when many feeds have no validators (new sources), bodies are sure to come and
         # the workers start now, while the first requests are on the wire.
@@ -410,14 +414,14 @@ def _start_workers(executor: Executor) -> None:
         executor.submit(ready)
 
 
-def _parse_context() -> BaseContext:
-    """How parse workers start: never a plain fork of this process, whose threads (aiohttp's
-    resolver, Prefect's) may hold locks a forked child would inherit forever. "forkserver"
-    forks them from a clean server process that has imported the parser once (a worker then
-    starts in milliseconds, and the server serves every later run of a long-lived process);
-    "spawn" where there is no forkserver."""
+def _worker_context() -> BaseContext:
+    """How parse and link workers start: never a plain fork of this process, whose threads
+    (aiohttp's resolver, Prefect's) may hold locks a forked child would inherit forever.
+    "forkserver" forks them from a clean server process that has imported the parser and the
+    linker once (a worker then starts in milliseconds, and the server serves every later run of
+    a long-lived process); "spawn" where there is no forkserver."""
     if "forkserver" in mp.get_all_start_methods():
-        mp.set_forkserver_preload(["goodwill.ingest_parse"])
+        mp.set_forkserver_preload(["goodwill.ingest_parse", "goodwill.linking"])
         try:
             # Started here rather than at the first body: it needs a socket in a temporary
             # folder, and a run must not fail half-way because that cannot be made.
@@ -492,7 +496,7 @@ def _parse_one_by_one(
     try:
         for i, job in jobs:
             if pool is None:
-                pool = ProcessPoolExecutor(max_workers=1, mp_context=_parse_context())
+                pool = ProcessPoolExecutor(max_workers=1, mp_context=_worker_context())
             try:
                 out[i] = pool.submit(parse_and_normalise, *job).result()
             except BrokenProcessPool:

@@ -218,7 +218,7 @@ def test_without_a_forkserver_the_workers_are_spawned(
         raise PermissionError("Permission denied: '/tmp/pymp-xxxx'")
 
     monkeypatch.setattr(goodwill.ingest.forkserver, "ensure_running", no_socket)
-    assert goodwill.ingest._parse_context().get_start_method() == "spawn"
+    assert goodwill.ingest._worker_context().get_start_method() == "spawn"
     result, stored = _run(config, tmp_path / "spawned.db")
     assert stored == expected and result.new_items == expected_result.new_items
 

@@ -4,17 +4,24 @@ items are split into batches and in whatever order feeds arrive; no item lost to
 from __future__ import annotations
 
 import itertools
+import os
 import random
+import signal
 import tempfile
 import uuid
+from concurrent import futures
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from multiprocessing.context import BaseContext
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import goodwill.ingest
+import goodwill.ingest_store
 from goodwill.config import Config, Source, load_config
 from goodwill.dedupe import title_key
 from goodwill.ingest_store import ItemPipeline
@@ -63,12 +70,16 @@ def _runs(draw: st.DrawFn) -> tuple[list[NewItem], list[list[NewItem]]]:
     return items, arrivals
 
 
-def _store_run(arrivals: list[list[NewItem]], batch_items: int) -> dict[str, str | None]:
+def _store_run(
+    arrivals: list[list[NewItem]], batch_items: int, link_context: BaseContext | None = None
+) -> dict[str, str | None]:
     """Run the pipeline into a fresh SQLite file; return url -> url of its story's root."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"b{uuid.uuid4().hex[:6]}", url=f"sqlite:///{tmp}/s.db")
         try:
-            pipeline = ItemPipeline(_config(), store, NOW, batch_items=batch_items)
+            pipeline = ItemPipeline(
+                _config(), store, NOW, batch_items=batch_items, link_context=link_context
+            )
             for feed in arrivals:
                 pipeline.put(feed)
             stored = pipeline.finish()
@@ -76,6 +87,8 @@ def _store_run(arrivals: list[list[NewItem]], batch_items: int) -> dict[str, str
         finally:
             store.close()
     assert stored == len(items)
+    # Counted as the links came back, whatever the batches: the duplicates stored.
+    assert pipeline.duplicates == sum(i.duplicate_of is not None for i in items)
     url_of = {i.id: i.url for i in items}
     return {i.url: url_of[i.duplicate_of] if i.duplicate_of else None for i in items}
 
@@ -97,6 +110,77 @@ def test_links_do_not_depend_on_batches_or_arrival_order(
         )
         for k, item in enumerate(told):
             expected[item.url] = told[0].url if k else None
+    assert got == expected
+
+
+def _fixed_run(seed: int) -> list[list[NewItem]]:
+    """Every story told by three to six sources at random times, arriving shuffled in feeds of
+    up to four items."""
+    rng = random.Random(seed)
+    items = []
+    for story, words in enumerate(STORIES):
+        for source in rng.sample(SOURCES, rng.randint(3, 6)):
+            minutes = rng.randint(0, 60 * 48)
+            items.append(
+                NewItem(
+                    f"https://{source}.example/{story}",
+                    words.upper() if minutes % 2 else words,
+                    title_key(words),
+                    source,
+                    None,
+                    "",
+                    NOW - timedelta(minutes=minutes),
+                )
+            )
+    rng.shuffle(items)
+    return [items[k : k + rng.randint(1, 4)] for k in range(0, len(items), 4)]
+
+
+def test_linking_in_a_process_gives_the_links_linking_on_the_thread_gives() -> None:
+    """A large run links in a process of its own, batch after batch: the same links."""
+    context = goodwill.ingest._worker_context()
+    for seed in range(3):
+        arrivals = _fixed_run(seed)
+        here = _store_run(arrivals, batch_items=5)
+        assert sum(root is not None for root in here.values()) > 10  # stories really linked
+        assert _store_run(arrivals, batch_items=5, link_context=context) == here
+
+
+@pytest.mark.parametrize("killed_after", [1, 4])
+def test_a_link_process_that_dies_is_taken_over(
+    killed_after: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The link process killed after some batches went to it and their links were written:
+    the batches are linked again on the store thread, from the first, and the run's links are
+    the same as if it had lived."""
+    arrivals = _fixed_run(11)
+    expected = _store_run(arrivals, batch_items=5)
+    submit = goodwill.ingest_store._Links.submit
+    sent = 0
+
+    def submit_then_kill(self: Any, known: Any, new: Any) -> None:
+        nonlocal sent
+        submit(self, known, new)
+        sent += 1
+        if sent == killed_after and self._pool is not None:
+            futures.wait(self._waiting)  # their links come back (and are written) first
+            for process in list(self._pool._processes.values()):
+                os.kill(process.pid, signal.SIGKILL)
+                process.join()
+
+    take_over = goodwill.ingest_store._Links._take_over
+    taken_over = 0
+
+    def count_take_over(self: Any) -> None:
+        nonlocal taken_over
+        taken_over += 1
+        assert self._handed_out == killed_after
+        take_over(self)
+
+    monkeypatch.setattr(goodwill.ingest_store._Links, "submit", submit_then_kill)
+    monkeypatch.setattr(goodwill.ingest_store._Links, "_take_over", count_take_over)
+    got = _store_run(arrivals, batch_items=5, link_context=goodwill.ingest._worker_context())
+    assert sent > killed_after and taken_over == 1  # batches went on after the kill
     assert got == expected
 
 
