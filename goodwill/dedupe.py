@@ -8,7 +8,7 @@ import sys
 import unicodedata
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import filterfalse
 from operator import itemgetter
@@ -144,8 +144,10 @@ class StoryIndex:
         # word (its rank) -> entries; a word's list longer than _SPLIT becomes source ->
         # entries, so that a feed of twenty thousand near-identical titles costs nothing
         # against itself while the short lists of rare words (nearly all) stay flat and fast.
-        self._by_token: dict[int, list[_Entry] | dict[str, list[_Entry]]] = {}
-        self._by_key: dict[str, list[_Entry]] = defaultdict(list)
+        # A word (or key) of one title holds its entry alone, not in a list: most are, and
+        # a list each cost a sixth of the index's memory.
+        self._by_token: dict[int, _Entry | list[_Entry] | dict[str, list[_Entry]]] = {}
+        self._by_key: dict[str, _Entry | list[_Entry]] = {}
         self._last: tuple[str, _Words] | None = None
 
     def _words(self, key: str) -> _Words:
@@ -195,13 +197,19 @@ class StoryIndex:
         # A tuple of the words: a third of a frozenset's memory, and intersects as fast. In rank
         # order, so that ``match`` finds a shared word's position in it.
         entry = (item_id, source, at, ranked, len(tokens))
-        self._by_key[key].append(entry)
+        same_key = self._by_key.get(key)
+        if same_key is None:
+            self._by_key[key] = entry
+        elif isinstance(same_key, list):
+            same_key.append(entry)
+        else:
+            self._by_key[key] = [same_key, entry]
         if len(tokens) >= MIN_TOKENS:
             by_token = self._by_token
             for token in prefix:
                 posting = by_token.get(token)
                 if posting is None:
-                    by_token[token] = [entry]
+                    by_token[token] = entry
                 elif isinstance(posting, list):
                     insort(posting, entry, key=_LENGTH)
                     if len(posting) > _SPLIT:
@@ -209,17 +217,23 @@ class StoryIndex:
                         for e in posting:
                             grouped[e[1]].append(e)
                         by_token[token] = dict(grouped)
-                else:
+                elif isinstance(posting, dict):
                     insort(posting.setdefault(source, []), entry, key=_LENGTH)
+                else:  # one entry so far
+                    by_token[token] = sorted((posting, entry), key=_LENGTH)
         return entry
 
     def _match(self, source: str, at: float, key: str, words: _Words) -> list[int]:
         tokens, _, prefix = words
         found: dict[int, None] = {}
         window = self._window_s
-        for item_id, other_source, other_at, _, _ in self._by_key.get(key, ()):
-            if other_source != source and abs(other_at - at) <= window:
-                found[item_id] = None
+        same_key = self._by_key.get(key)
+        if same_key is not None:
+            for item_id, other_source, other_at, _, _ in (
+                same_key if isinstance(same_key, list) else (same_key,)
+            ):
+                if other_source != source and abs(other_at - at) <= window:
+                    found[item_id] = None
         n = len(tokens)
         if n >= MIN_TOKENS:
             # Jaccard >= SAME_STORY bounds the other title's size: skip the rest unexamined.
@@ -242,11 +256,13 @@ class StoryIndex:
                     continue
                 # Sharing at most n - i words also bounds the other title's length.
                 top = min(high, longest[i]) if positional else high
-                groups = (
-                    (posting,)
-                    if isinstance(posting, list)
-                    else [e for s, e in posting.items() if s != source]
-                )
+                groups: Sequence[Sequence[_Entry]]
+                if isinstance(posting, list):
+                    groups = (posting,)
+                elif isinstance(posting, dict):
+                    groups = [e for s, e in posting.items() if s != source]
+                else:  # one title has the word
+                    groups = ((posting,),)
                 left = n - i  # words of this title from the i-th on
                 for group in groups:
                     # Only titles of a length that can match: most of a list, skipped unread.

@@ -15,6 +15,7 @@ depend on how items fall into batches, nor on where they are computed (``goodwil
 from __future__ import annotations
 
 import gc
+import pickle
 import queue
 import threading
 from collections import deque
@@ -229,7 +230,8 @@ class _Links:
         self._context = context
         self._here: StoryLinker | None = None if context is not None else StoryLinker(window)
         self._pool: ProcessPoolExecutor | None = None
-        self._sent: list[tuple[list[KnownTitle], list[NewTitle]]] = []  # to link again
+        # Each batch sent, pickled (a quarter of its objects' memory), to link again if need be.
+        self._sent: list[bytes] = []
         self._handed_out = 0  # results collected from the process so far
         self._waiting: deque[Future[LinkResult]] = deque()
         self._done: list[LinkResult] = []
@@ -248,9 +250,10 @@ class _Links:
                 initializer=start_process,
                 initargs=(self._window,),
             )
-        self._sent.append((known, new))
+        batch = pickle.dumps((known, new), pickle.HIGHEST_PROTOCOL)
+        self._sent.append(batch)
         try:
-            self._waiting.append(self._pool.submit(link_in_process, known, new))
+            self._waiting.append(self._pool.submit(link_in_process, batch))
         except BrokenProcessPool:
             self._take_over()
 
@@ -271,7 +274,7 @@ class _Links:
         """The link process died: link everything sent to it here, from the start."""
         self._close_pool()
         self._here = StoryLinker(self._window)
-        results = [self._here.link(known, new) for known, new in self._sent]
+        results = [self._here.link(*pickle.loads(batch)) for batch in self._sent]
         self._done.extend(results[self._handed_out :])
         self._sent, self._waiting = [], deque()
 

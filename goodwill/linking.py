@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import math
+import pickle
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
@@ -65,7 +66,9 @@ class StoryLinker:
         self._window = window
         self._known_titles: list[KnownTitle] = []  # until the first batch ranks the words
         self._index: StoryIndex | None = None
-        self._canonical_of: dict[int, int | None] = {}
+        # id -> its story's root, for the tellings that are not the root (a root has none:
+        # most titles are a story of their own, and 50,000 Nones cost megabytes)
+        self._canonical_of: dict[int, int] = {}
         self._members: defaultdict[int, list[int]] = defaultdict(list)
         # id -> its index entry (which holds its time and source): no second copy of them.
         self._entry_of: dict[int, IndexEntry] = {}
@@ -98,8 +101,8 @@ class StoryLinker:
         assert self._index is not None
         for t in titles:
             self._entry_of[t.id] = self._index.add_at(t.id, t.source, t.at, t.title_key)
-            self._canonical_of[t.id] = t.duplicate_of
             if t.duplicate_of is not None:
+                self._canonical_of[t.id] = t.duplicate_of
                 self._members[t.duplicate_of].append(t.id)
             if t.drafted:
                 self._drafted.add(t.id)
@@ -121,7 +124,6 @@ class StoryLinker:
             this_run.add(item_id)
             matches, entry_of[item_id] = index.match_and_add(item_id, source, at, key)
             if not matches:  # nearly every item: a story of its own
-                canonical_of[item_id] = None
                 continue
             roots = {canonical_of.get(m) or m for m in matches}
             # A story already drafted keeps its drafted telling as the root, however early
@@ -138,7 +140,6 @@ class StoryLinker:
                     links[m] = item_id
                     canonical_of[m] = item_id
                 self._members[item_id].extend(followers)
-                canonical_of[item_id] = None
             else:
                 links[item_id] = root
                 canonical_of[item_id] = root
@@ -163,7 +164,8 @@ def start_process(window: timedelta) -> None:
     _linker = StoryLinker(window)
 
 
-def link_in_process(known: list[KnownTitle], new: list[NewTitle]) -> LinkResult:
-    """``StoryLinker.link`` in the link process (started by ``start_process``)."""
+def link_in_process(batch: bytes) -> LinkResult:
+    """``StoryLinker.link`` in the link process (started by ``start_process``), for a batch
+    pickled as ``(known, new)`` (the sender keeps the bytes, in case the process dies)."""
     assert _linker is not None, "start_process was not run"
-    return _linker.link(known, new)
+    return _linker.link(*pickle.loads(batch))

@@ -132,3 +132,32 @@ def test_a_key_longer_than_title_key_makes_still_matches() -> None:
     index = StoryIndex(WINDOW)
     index.add(1, "a", T0, " ".join(words))
     assert index.match("b", T0, " ".join(words[:-1])) == [1]
+
+
+def test_index_matches_brute_force_when_words_are_shared_by_hundreds() -> None:
+    """Four hundred titles, most of them one rare word and common ones: that word's posting
+    list grows past the point where it is split by source, and lookups stay under the
+    candidate budget."""
+    import random
+
+    import goodwill.dedupe
+
+    rng = random.Random(8)
+    keyed = [
+        (
+            title_key(" ".join([*(["zoom"] if k < 320 else []), *rng.sample(WORDS[:6], 4)])),
+            rng.choice("abcd"),
+            T0 + timedelta(hours=rng.randint(0, 200)),
+        )
+        for k in range(400)
+    ]
+    rng.shuffle(keyed)
+    index = StoryIndex(WINDOW, Counter(t for k, _, _ in keyed for t in title_tokens(k)))
+    seen: list[tuple[int, str, datetime, str]] = []
+    for i, (key, source, when) in enumerate(keyed):
+        assert set(index.match(source, when, key)) == brute(source, when, key, seen)
+        index.add(i, source, when, key)
+        seen.append((i, source, when, key))
+    split = [p for p in index._by_token.values() if isinstance(p, dict)]
+    assert split and all(len(p) > 1 for p in split)
+    assert max(sum(map(len, p.values())) for p in split) > goodwill.dedupe._SPLIT
