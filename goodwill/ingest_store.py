@@ -155,8 +155,11 @@ class ItemPipeline:
         # The same link twice in a batch: the source listed first in the config keeps it (in
         # two batches: the first stored keeps it, the store ignores the second).
         unique: dict[str, NewItem] = {}
-        for item in sorted(batch, key=lambda i: rank.get(i.source, len(rank))):
-            unique.setdefault(item.url, item)
+        last = len(rank)
+        for item in batch:
+            kept = unique.setdefault(item.url, item)
+            if kept is not item and rank.get(item.source, last) < rank.get(kept.source, last):
+                unique[item.url] = item
         # Oldest first, so that within a batch the earliest telling is met first.
         fresh = sorted(unique.values(), key=lambda i: (i.published_at or now, i.source))
         known = self._window.read(fresh)  # before inserting: the new items are not read back
@@ -168,7 +171,7 @@ class ItemPipeline:
         self._links.submit(
             known,
             [
-                NewTitle(
+                (
                     ids[i.url],
                     i.source,
                     i.published_at.timestamp() if i.published_at is not None else now_at,
@@ -204,7 +207,7 @@ class _StoredWindow:
         titles = self._store.items.titles_since(since, before=self._loaded_since)
         self._loaded_since = since
         return [
-            KnownTitle(
+            (
                 t.id,
                 t.title_key,
                 t.source,

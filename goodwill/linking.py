@@ -26,24 +26,15 @@ from goodwill.dedupe import IndexEntry, StoryIndex, title_tokens
 __all__ = ["KnownTitle", "LinkResult", "NewTitle", "StoryLinker", "link_in_process"]
 
 
-class KnownTitle(NamedTuple):
-    """A title stored before (a previous run's, or this run's read back with the window)."""
-
-    id: int
-    title_key: str
-    source: str
-    at: float  # published (fetched, when undated), as a POSIX timestamp
-    duplicate_of: int | None
-    drafted: bool
-
-
-class NewTitle(NamedTuple):
-    """A title this run stored: to be matched, then indexed."""
-
-    id: int
-    source: str
-    at: float  # published (the run's time, when undated), as a POSIX timestamp
-    title_key: str
+# Plain tuples, not named ones: fifty thousand of them cross to the link process per run, and a
+# named tuple pickles and unpickles through Python code each.
+#: A title stored before (a previous run's, or this run's read back with the window):
+#: ``(id, title_key, source, at, duplicate_of, drafted)``, ``at`` its publication time (its
+#: fetch time, when undated) as a POSIX timestamp.
+KnownTitle = tuple[int, str, str, float, int | None, bool]
+#: A title this run stored, to be matched, then indexed: ``(id, source, at, title_key)``,
+#: ``at`` its publication time (the run's, when undated) as a POSIX timestamp.
+NewTitle = tuple[int, str, float, str]
 
 
 class LinkResult(NamedTuple):
@@ -78,7 +69,7 @@ class StoryLinker:
     def link(self, known: Iterable[KnownTitle], new: list[NewTitle]) -> LinkResult:
         """Remember the stored titles ``known`` (this run's own are skipped), then match each
         new title (oldest first) and index it."""
-        known = [t for t in known if t.id not in self._this_run]
+        known = [t for t in known if t[0] not in self._this_run]
         if self._index is None:
             self._known_titles.extend(known)
             self._start(new)
@@ -90,22 +81,22 @@ class StoryLinker:
         """Rank the words by the window's and the first batch's frequencies; index the window."""
         frequencies: Counter[str] = Counter()
         for t in self._known_titles:
-            frequencies.update(title_tokens(t.title_key))
+            frequencies.update(title_tokens(t[1]))
         for n in first:
-            frequencies.update(title_tokens(n.title_key))
+            frequencies.update(title_tokens(n[3]))
         self._index = StoryIndex(self._window, dict(frequencies))
         self._remember(self._known_titles)
         self._known_titles = []
 
     def _remember(self, titles: Iterable[KnownTitle]) -> None:
         assert self._index is not None
-        for t in titles:
-            self._entry_of[t.id] = self._index.add_at(t.id, t.source, t.at, t.title_key)
-            if t.duplicate_of is not None:
-                self._canonical_of[t.id] = t.duplicate_of
-                self._members[t.duplicate_of].append(t.id)
-            if t.drafted:
-                self._drafted.add(t.id)
+        for item_id, key, source, at, duplicate_of, drafted in titles:
+            self._entry_of[item_id] = self._index.add_at(item_id, source, at, key)
+            if duplicate_of is not None:
+                self._canonical_of[item_id] = duplicate_of
+                self._members[duplicate_of].append(item_id)
+            if drafted:
+                self._drafted.add(item_id)
 
     def _link(self, new: list[NewTitle]) -> LinkResult:
         assert self._index is not None

@@ -131,7 +131,7 @@ def _sqlite_stamp(value: datetime) -> str:
     # UTCDateTime binds; isoformat writes the same for years 1000-9999, twice as fast.
     if value.tzinfo is not UTC:
         value = _utc(value)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
 
 
 def _add_sqlite(
