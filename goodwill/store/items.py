@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from goodwill.models import Item
-from goodwill.store.schema import items
+from goodwill.store.schema import ITEM_AGE, items
 
 if TYPE_CHECKING:
     from goodwill.store import Store
@@ -222,8 +222,7 @@ class ItemStore:
         """Items published (or fetched, when undated) since ``since`` (and before ``before``,
         if given): the dedupe window."""
         brand = self._store.brand
-        when = func.coalesce(items.c.published_at, items.c.fetched_at)
-        upto = [] if before is None else [when < before]
+        upto = [] if before is None else [before > ITEM_AGE]
         with self._store.begin() as conn:
             rows = conn.execute(
                 select(
@@ -236,10 +235,7 @@ class ItemStore:
                     items.c.drafted_at,
                 ).where(
                     items.c.brand == brand,
-                    or_(
-                        items.c.published_at >= since,
-                        and_(items.c.published_at.is_(None), items.c.fetched_at >= since),
-                    ),
+                    since <= ITEM_AGE,  # read through the age index
                     *upto,
                 )
             )
@@ -272,7 +268,6 @@ class ItemStore:
     def undrafted(self, since: datetime) -> list[Item]:
         """Canonical items not drafted yet and younger than ``since``, newest first."""
         brand = self._store.brand
-        age = func.coalesce(items.c.published_at, items.c.fetched_at)
         with self._store.begin() as conn:
             rows = conn.execute(
                 select(items)
@@ -280,9 +275,9 @@ class ItemStore:
                     items.c.brand == brand,
                     items.c.drafted_at.is_(None),
                     items.c.duplicate_of.is_(None),
-                    age >= since,
+                    since <= ITEM_AGE,
                 )
-                .order_by(age.desc(), items.c.id)
+                .order_by(ITEM_AGE.desc(), items.c.id)
             )
             return [_item(r) for r in rows]
 
@@ -315,12 +310,11 @@ class ItemStore:
 
     def latest(self, limit: int = 20) -> list[Item]:
         brand = self._store.brand
-        age = func.coalesce(items.c.published_at, items.c.fetched_at)
         with self._store.begin() as conn:
             rows = conn.execute(
                 select(items)
                 .where(items.c.brand == brand)
-                .order_by(age.desc(), items.c.id.desc())
+                .order_by(ITEM_AGE.desc(), items.c.id.desc())
                 .limit(limit)
             )
             return [_item(r) for r in rows]

@@ -16,11 +16,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "ITEM_AGE",
     "UTCDateTime",
     "channel_state",
     "items",
@@ -101,9 +103,11 @@ items = Table(
     Column("duplicate_of", Integer, ForeignKey("items.id")),
     Column("drafted_at", UTCDateTime),
     UniqueConstraint("brand", "url"),
-    Index(None, "brand", "fetched_at"),
-    Index(None, "brand", "published_at"),
 )
+#: An item's age is its publication time, or its fetch time when the feed gave none: the dedupe
+#: window, the drafting queue and the latest items all read items by it (migration 0007).
+ITEM_AGE = func.coalesce(items.c.published_at, items.c.fetched_at)
+Index("ix_items_brand_age", items.c.brand, ITEM_AGE)
 
 posts = Table(
     "posts",
