@@ -299,7 +299,8 @@ _RE_PARENTHESISED = re.compile(r"(.*?)\s*\((.*)\)")
 def _author_name(raw: Any) -> str | None:
     """A display name: "jane@example.com (Jane Doe)" and "Jane Doe (jane@…)" give "Jane Doe";
     a bare e-mail address gives ``None`` (it is not a credit, and it is personal data)."""
-    text = html_to_text(_str(raw)) if "<" in _str(raw) or "&" in _str(raw) else _str(raw)
+    raw = _str(raw)
+    text = html_to_text(raw) if "<" in raw or "&" in raw else raw
     text = " ".join(text.split())
     if not text:
         return None
@@ -356,7 +357,7 @@ def _entry(
     *,
     link: str | None,
     raw_title: str,
-    raw_author: Any,
+    author: str | None,
     raw_summary: str,
     published: datetime | None,
     guid: Any,
@@ -370,7 +371,7 @@ def _entry(
     return ParsedEntry(
         link=link,
         title=title,
-        author=_author_name(raw_author),
+        author=author,
         summary=summary,
         published=_sane_date(published, now),
         guid=guid_text,
@@ -381,8 +382,9 @@ def _first_content_value(entry: Any) -> str:
     content = entry.get("content")
     if isinstance(content, list):
         for part in content:
-            if isinstance(part, dict) and _str(part.get("value")):
-                return _str(part.get("value"))
+            value = _str(part.get("value")) if isinstance(part, dict) else ""
+            if value:
+                return value
     return ""
 
 
@@ -407,14 +409,23 @@ def _fast_summary(raw: Any) -> str:
     return description
 
 
+class _Authors(dict[str, str | None]):
+    """One feed's author names, each worked out once: its entries name the same few people."""
+
+    def __missing__(self, raw: str) -> str | None:
+        self[raw] = name = _author_name(raw)
+        return name
+
+
 def _from_fastfeedparser(result: Any, base: str, now: datetime) -> ParsedFeed:
     info = result.get("feed") or {}
     entries = []
+    authors = _Authors()
     for raw in result.get("entries") or []:
         entry = _entry(
             link=_http_link(raw.get("link"), base),
             raw_title=_str(raw.get("title")),
-            raw_author=raw.get("author"),
+            author=authors[_str(raw.get("author"))],
             raw_summary=_fast_summary(raw),
             published=_iso_date(raw.get("published")) or _iso_date(raw.get("updated")),
             guid=raw.get("id"),
@@ -432,11 +443,12 @@ def _from_fastfeedparser(result: Any, base: str, now: datetime) -> ParsedFeed:
 def _from_feedparser(result: Any, base: str, now: datetime) -> ParsedFeed:
     info = result.get("feed") or {}
     entries = []
+    authors = _Authors()
     for raw in result.get("entries") or []:
         entry = _entry(
             link=_http_link(raw.get("link"), base),
             raw_title=_str(raw.get("title")),
-            raw_author=raw.get("author"),
+            author=authors[_str(raw.get("author"))],
             raw_summary=_str(raw.get("summary")) or _first_content_value(raw),
             # dict.get: FeedParserDict.get("updated_parsed") warns and aliases the published date.
             published=_struct_date(dict.get(raw, "published_parsed"))
