@@ -75,10 +75,12 @@ _Job = tuple[bytes, str, str | None, str, str, datetime, str | None]
 def _quick_gil_handoffs(large_run: bool) -> Iterator[None]:
     """A shorter GIL switch interval for a large run, restored after it.
 
-    The store thread computes for long stretches, while the threads that hand bodies to the
-    parse workers and take their results back each need the GIL for a moment per feed; a
-    thread asking for it waits up to one interval. At Python's 5 ms those hand-offs, not the
-    parsers, set the pace of a thousand-feed run (``benchmarks/ingest_bench``: see the README).
+    The event loop and the store thread compute for stretches, while the threads that hand
+    bodies to the parse workers and take their results back each need the GIL for a moment per
+    feed; a thread asking for it waits up to one interval. At Python's 5 ms those hand-offs,
+    not the parsers, set the pace of a thousand-feed run when the store thread also linked;
+    with linking in its own process the shorter interval still gains a little
+    (``benchmarks/ingest_bench``: see the README).
     """
     if not large_run:
         yield
