@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 import fastfeedparser
@@ -53,9 +53,11 @@ EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=2)
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedEntry:
-    """One entry as Goodwill needs it; text fields are plain text, dates aware UTC."""
+class ParsedEntry(NamedTuple):
+    """One entry as Goodwill needs it; text fields are plain text, dates aware UTC.
+
+    A named tuple, not a frozen dataclass: a parse worker makes fifty thousand of them in a
+    large run, and a frozen dataclass sets each field through ``object.__setattr__``."""
 
     link: str | None
     title: str
