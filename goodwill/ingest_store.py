@@ -275,16 +275,14 @@ class _Links:
 
     def _take_over(self) -> None:
         """The link process died: link everything sent to it here, from the start."""
-        self._close_pool()
+        self.close()
         self._here = StoryLinker(self._window)
         results = [self._here.link(*pickle.loads(batch)) for batch in self._sent]
         self._done.extend(results[self._handed_out :])
         self._sent, self._waiting = [], deque()
 
     def close(self) -> None:
-        self._close_pool()
-
-    def _close_pool(self) -> None:
+        """Stop the link process, if one was started (results not collected are dropped)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

@@ -23,7 +23,14 @@ from typing import NamedTuple
 
 from goodwill.dedupe import IndexEntry, StoryIndex, title_tokens
 
-__all__ = ["KnownTitle", "LinkResult", "NewTitle", "StoryLinker", "link_in_process"]
+__all__ = [
+    "KnownTitle",
+    "LinkResult",
+    "NewTitle",
+    "StoryLinker",
+    "link_in_process",
+    "start_process",
+]
 
 
 # Plain tuples, not named ones: fifty thousand of them cross to the link process per run, and a
