@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import Connection, bindparam, func, select
 
 from goodwill.models import Item
-from goodwill.store.schema import ITEM_AGE, items
+from goodwill.store.schema import item_age, items
 
 if TYPE_CHECKING:
     from goodwill.store import Store
@@ -222,7 +222,7 @@ class ItemStore:
         """Items published (or fetched, when undated) since ``since`` (and before ``before``,
         if given): the dedupe window."""
         brand = self._store.brand
-        upto = [] if before is None else [before > ITEM_AGE]
+        upto = [] if before is None else [item_age < before]
         with self._store.begin() as conn:
             rows = conn.execute(
                 select(
@@ -235,7 +235,7 @@ class ItemStore:
                     items.c.drafted_at,
                 ).where(
                     items.c.brand == brand,
-                    since <= ITEM_AGE,  # read through the age index
+                    item_age >= since,  # read through the age index
                     *upto,
                 )
             )
@@ -275,9 +275,9 @@ class ItemStore:
                     items.c.brand == brand,
                     items.c.drafted_at.is_(None),
                     items.c.duplicate_of.is_(None),
-                    since <= ITEM_AGE,
+                    item_age >= since,
                 )
-                .order_by(ITEM_AGE.desc(), items.c.id)
+                .order_by(item_age.desc(), items.c.id)
             )
             return [_item(r) for r in rows]
 
@@ -314,7 +314,7 @@ class ItemStore:
             rows = conn.execute(
                 select(items)
                 .where(items.c.brand == brand)
-                .order_by(ITEM_AGE.desc(), items.c.id.desc())
+                .order_by(item_age.desc(), items.c.id.desc())
                 .limit(limit)
             )
             return [_item(r) for r in rows]

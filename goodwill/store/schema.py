@@ -22,9 +22,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
-    "ITEM_AGE",
     "UTCDateTime",
     "channel_state",
+    "item_age",
     "items",
     "metadata",
     "pages",
@@ -106,8 +106,8 @@ items = Table(
 )
 #: An item's age is its publication time, or its fetch time when the feed gave none: the dedupe
 #: window, the drafting queue and the latest items all read items by it (migration 0007).
-ITEM_AGE = func.coalesce(items.c.published_at, items.c.fetched_at)
-Index("ix_items_brand_age", items.c.brand, ITEM_AGE)
+item_age = func.coalesce(items.c.published_at, items.c.fetched_at)
+Index("ix_items_brand_age", items.c.brand, item_age)
 
 posts = Table(
     "posts",
