@@ -97,7 +97,8 @@ def test_serve_with_server_serves_everything_and_stops_cleanly(config_dir: Path)
         wanted = {"ingest", "draft", "publish", "review", "report", "cycle"}
         assert wanted <= set(wait_for_deployments(f"{ui}/api", wanted))
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
+        code = proc.wait(timeout=60)
+    assert code == 0, proc.output  # type: ignore[attr-defined]
     assert "Stopped." in proc.output  # type: ignore[attr-defined]
 
     # The schedules stay active for the next start (served deployments are not paused).
