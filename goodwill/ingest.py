@@ -209,13 +209,13 @@ def ingest(
     # New items are stored while the rest of the run downloads, and a large run links them
     # in a process of its own (see goodwill.ingest_store).
     large_run = len(sources) >= PROCESS_MIN_FEEDS
-    pipeline = ItemPipeline(
-        config, store, now, link_context=_worker_context() if large_run else None
-    )
+    # How a large run's parse and link workers start (a small run uses threads): found once.
+    workers = _worker_context() if large_run else None
+    pipeline = ItemPipeline(config, store, now, link_context=workers)
     with _quick_gil_handoffs(large_run):
         try:
             outcomes = _fetch_and_parse(
-                config, sources, requests, digests, now, on_fetched, pipeline.put
+                config, sources, requests, digests, now, on_fetched, pipeline.put, workers
             )
         except BaseException:
             with contextlib.suppress(Exception):
@@ -308,13 +308,14 @@ def _fetch_and_parse(
     now: datetime,
     on_fetched: Callable[[str], None] | None,
     on_items: Callable[[list[NewItem]], None],
+    workers: BaseContext | None,
 ) -> _Fetched:
     """Fetch every source; parse each body as it arrives, while the others download.
 
-    From ``PROCESS_MIN_FEEDS`` sources on, bodies are parsed in ``PARSE_PROCESSES`` worker
-    processes (the parser's CPU then runs beside the event loop and the store thread instead of
-    taking turns with them under the GIL); below that, on one worker thread (a process costs a
-    fraction of a second to start). Downloads wait while ``PARSE_BACKLOG_BYTES`` of bodies
+    With ``workers`` (a large run's), bodies are parsed in ``PARSE_PROCESSES`` worker processes
+    started from it (the parser's CPU then runs beside the event loop and the store thread
+    instead of taking turns with them under the GIL); without, on one worker thread (a process
+    costs a fraction of a second to start). Downloads wait while ``PARSE_BACKLOG_BYTES`` of bodies
     wait for a parser: memory stays bounded however far the network runs ahead. A body whose
     digest is ``digests[i]`` (the one read last time) is not parsed again.
     """
@@ -342,8 +343,8 @@ def _fetch_and_parse(
 
     executor: Executor
     starter: threading.Thread | None = None
-    if len(sources) >= PROCESS_MIN_FEEDS:
-        executor = ProcessPoolExecutor(max_workers=PARSE_PROCESSES, mp_context=_worker_context())
+    if workers is not None:
+        executor = ProcessPoolExecutor(max_workers=PARSE_PROCESSES, mp_context=workers)
         # Workers start with the first body, so a run where every feed answers 304 starts
         # none; when many feeds have no validators (new sources), bodies are sure to come and
         # the workers start now, while the first requests are on the wire.
