@@ -64,10 +64,9 @@ def _usage() -> tuple[float, float]:
 
 def _descendants(root: int) -> list[int]:
     """``root`` and every process below it. Read from each thread's ``children`` file, a few
-    small reads, where a scan of every process's ``stat`` cost the 2-core machine several
-    milliseconds a sample, taken from the contender's cores (it slowed Goodwill's first pass,
-    which keeps both busy, by about 6%, in five interleaved runs); the scan where the kernel
-    has no ``children`` files."""
+    small reads, where a scan of every process's ``stat`` cost milliseconds of CPU a sample,
+    taken from the cores of a contender that keeps both busy (Goodwill's first pass); the scan
+    where the kernel has no ``children`` files."""
     if not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists():
         return _descendants_by_scan(root)
     found, todo = [], [root]

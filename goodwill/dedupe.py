@@ -144,8 +144,8 @@ class StoryIndex:
         # word (its rank) -> entries; a word's list longer than _SPLIT becomes source ->
         # entries, so that a feed of twenty thousand near-identical titles costs nothing
         # against itself while the short lists of rare words (nearly all) stay flat and fast.
-        # A word (or key) of one title holds its entry alone, not in a list: most are, and
-        # a list each cost a sixth of the index's memory.
+        # A word (or key) of one title holds its entry alone, not in a list: most are, and a
+        # one-entry list each is memory for nothing.
         self._by_token: dict[int, _Entry | list[_Entry] | dict[str, list[_Entry]]] = {}
         self._by_key: dict[str, _Entry | list[_Entry]] = {}
         self._last: tuple[str, _Words] | None = None

@@ -441,8 +441,8 @@ class _ParseBacklog:
     called from any thread.
 
     Waiting downloads are woken when the backlog falls back to the limit, not at every parsed
-    feed: a hundred downloads woken a thousand times only to wait again had cost the event
-    loop a tenth of its time. A download can only be waiting after the backlog went over the
+    feed: a hundred downloads woken a thousand times only to wait again had kept the event
+    loop busy for nothing. A download can only be waiting after the backlog went over the
     limit, and the wake-up for its fall back under is scheduled after that fall, so it is
     never missed."""
 

@@ -233,7 +233,7 @@ class _Links:
         self._context = context
         self._here: StoryLinker | None = None if context is not None else StoryLinker(window)
         self._pool: ProcessPoolExecutor | None = None
-        # Each batch sent, pickled (a quarter of its objects' memory), to link again if need be.
+        # Each batch sent, pickled (far smaller than its objects), to link again if need be.
         self._sent: list[bytes] = []
         self._handed_out = 0  # results collected from the process so far
         self._waiting: deque[Future[LinkResult]] = deque()
