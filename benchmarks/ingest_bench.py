@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,20 @@ def _live_children_cpu() -> float:
     """CPU seconds of this process's live child processes and of everything they have reaped
     (Goodwill's parse workers are forked by a forkserver child, which reaps them)."""
     me, tick, total = os.getpid(), os.sysconf("SC_CLK_TCK"), 0.0
+    for _, fields in _proc_stats():
+        if int(fields[1]) == me:  # ppid; then utime, stime, cutime, cstime at 11..14
+            total += sum(int(f) for f in fields[11:15]) / tick
+    return total
+
+
+def _proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """Every process's pid and the fields of its ``/proc/<pid>/stat`` after the command name."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # the process ended meanwhile
             continue
-        if int(fields[1]) == me:  # ppid; then utime, stime, cutime, cstime at 11..14
-            total += sum(int(f) for f in fields[11:15]) / tick
-    return total
+        yield int(stat.parent.name), fields
 
 
 def _usage() -> tuple[float, float]:
@@ -82,13 +89,7 @@ def _descendants(root: int) -> list[int]:
 
 
 def _descendants_by_scan(root: int) -> list[int]:
-    parent: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parent[int(stat.parent.name)] = int(fields[1])
+    parent = {pid: int(fields[1]) for pid, fields in _proc_stats()}
     tree = []
     for pid in parent:
         p = pid
