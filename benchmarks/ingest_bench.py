@@ -441,6 +441,10 @@ def main(argv: list[str] | None = None) -> None:
             else ""
         )
     )
+    if args.repeat > 1:  # each round's first pass, in the order they ran
+        for name, runs in rounds.items():
+            walls = ", ".join(f"{run[0]['wall']:.2f}" for run in runs)
+            print(f"{name} first pass by round: {walls} s")
     if "goodwill" in results:
         g = results["goodwill"]
         for name in ("floor", "reader", "sequential"):
