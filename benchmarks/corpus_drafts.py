@@ -191,7 +191,7 @@ def load_items(corpora: Path, now: datetime) -> list[NewItem]:
                     title_key=title_key(entry.title),
                     source=name,
                     author=entry.author,
-                    summary=entry.summary[:500],
+                    summary_html=entry.summary_html,
                     # Round robin: each feed's newest first, the feeds interleaved.
                     published_at=now - timedelta(minutes=10 * (i * len(FEEDS) + f) + 1),
                 )

@@ -34,7 +34,7 @@ COLUMNS = (
     "title",
     "title_key",
     "author",
-    "summary",
+    "summary_html",
     "published_at",
     "fetched_at",
 )
@@ -68,15 +68,15 @@ def prefill(store: object, n: int, now: datetime) -> float:
                         "title": title,
                         "title_key": title_key(title),
                         "author": None,
-                        "summary": "Stored earlier.",
+                        "summary_html": "Stored earlier.",
                         "published_at": when,
                         "fetched_at": when,
                     }
                 )
             if sqlite:  # straight through the driver: SQLAlchemy's per-value processing is the cost
                 conn.exec_driver_sql(
-                    "INSERT INTO items (brand, source, url, title, title_key, author, summary, "
-                    "published_at, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO items (brand, source, url, title, title_key, author, "
+                    "summary_html, published_at, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         tuple(
                             r[c].strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -10,9 +10,22 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["ELLIPSIS", "html_to_text", "looks_like_html", "truncate_words"]
+__all__ = [
+    "ELLIPSIS",
+    "SUMMARY_HTML_MAX_CHARS",
+    "SUMMARY_MAX_CHARS",
+    "html_to_text",
+    "looks_like_html",
+    "summary_html",
+    "summary_text",
+    "truncate_words",
+]
 
 ELLIPSIS = "…"
+#: An item's summary is read as plain text of at most this many characters.
+SUMMARY_MAX_CHARS = 1000
+#: A feed's summary HTML up to this size is kept as written; a longer one is made text at once.
+SUMMARY_HTML_MAX_CHARS = 4000
 
 # Everything between <script>/<style> and their end tag is code, not text; an element left open
 # runs to the end of the fragment, as a browser would read it.
@@ -136,6 +149,23 @@ def html_to_text(s: str, max_chars: int | None = None) -> str:
     if max_chars is not None:
         s = truncate_words(s, max_chars)
     return s
+
+
+def summary_html(raw: str) -> str:
+    """How an item's summary is kept: the feed's HTML fragment as written, made plain text
+    only when read (``summary_text``), since most items are never drafted and the text would
+    be made for nothing. A fragment longer than ``SUMMARY_HTML_MAX_CHARS`` (a whole article)
+    is made text now and kept escaped, so that what is kept stays small. Either way,
+    ``summary_text`` of the result is ``html_to_text(raw, SUMMARY_MAX_CHARS)``.
+    """
+    if len(raw) <= SUMMARY_HTML_MAX_CHARS:
+        return raw
+    return html.escape(html_to_text(raw, SUMMARY_MAX_CHARS), quote=False)
+
+
+def summary_text(kept: str) -> str:
+    """The plain text of a summary kept by ``summary_html``."""
+    return html_to_text(kept, SUMMARY_MAX_CHARS)
 
 
 def truncate_words(s: str, max_chars: int) -> str:

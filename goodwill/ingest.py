@@ -30,7 +30,6 @@ from goodwill.errors import FetchError, ParseError
 from goodwill.events import EventSink, resource
 from goodwill.feeds import FeedRequest, RetrievedFeed, fetch_feeds
 from goodwill.ingest_parse import (
-    MAX_SUMMARY,
     MAX_TITLE,
     ItemFields,
     parse_and_normalise,
@@ -42,7 +41,6 @@ from goodwill.store import NewItem, SourceState, Store
 __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_MAX",
-    "MAX_SUMMARY",
     "MAX_TITLE",
     "PROCESS_MIN_FEEDS",
     "IngestResult",

@@ -17,7 +17,6 @@ from goodwill.feeds import ParsedEntry, parse_feed
 from goodwill.urls import canonical_url
 
 __all__ = [
-    "MAX_SUMMARY",
     "MAX_TITLE",
     "ItemFields",
     "body_digest",
@@ -26,11 +25,9 @@ __all__ = [
     "ready",
 ]
 
-#: Cap on stored summary length: drafts use a sentence or two, never a whole article.
-MAX_SUMMARY = 2000
 MAX_TITLE = 500
 
-#: (url, title, title_key, source, author, summary, published_at): ``NewItem``'s fields.
+#: (url, title, title_key, source, author, summary_html, published_at): ``NewItem``'s fields.
 ItemFields = tuple[str, str, str, str, str | None, str, datetime | None]
 
 
@@ -53,7 +50,7 @@ def normalise(
                 title_key(title),
                 source,
                 (entry.author or "").strip()[:200] or None,
-                (entry.summary or "")[:MAX_SUMMARY],
+                entry.summary_html,  # made text when read: most items never are
                 published,
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def add_items(
             title_key=title_key(title),
             source=source,
             author=author,
-            summary=summary,
+            summary_html=html.escape(summary, quote=False),  # reads back as ``summary``
             published_at=at - timedelta(minutes=i + 1),
         )
         for i, (url, title) in enumerate(entries)

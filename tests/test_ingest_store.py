@@ -59,7 +59,7 @@ def _runs(draw: st.DrawFn) -> tuple[list[NewItem], list[list[NewItem]]]:
                     title_key=title_key(title),
                     source=source,
                     author=None,
-                    summary="",
+                    summary_html="",
                     published_at=NOW - timedelta(minutes=minutes),
                 )
             )
@@ -212,7 +212,7 @@ def test_ambiguous_titles_still_keep_every_story_once(
             title_key=title_key(" ".join(words)),
             source=source,
             author=None,
-            summary="",
+            summary_html="",
             published_at=NOW - timedelta(minutes=minutes),
         )
         for k, (words, source, minutes) in enumerate(told)
@@ -310,3 +310,20 @@ def test_a_drafted_story_keeps_its_root_whatever_comes_earlier(tmp_path: Path) -
     assert by_url["https://src03.example/c"].duplicate_of == a.id
     assert by_url["https://src01.example/a"].duplicate_of is None
     assert by_url["https://src02.example/b"].duplicate_of is None
+
+
+def test_a_stored_summary_is_read_as_plain_text(database_url: str) -> None:
+    """Items keep the feed's summary HTML; whoever reads an item gets its text: no tag, no
+    script, no link."""
+    store = Store.open(f"summary {uuid.uuid4().hex[:6]}", url=database_url)
+    html = "<p>Hi <script>alert(1)</script><a href='javascript:x'>there</a> &amp; more</p>"
+    url = "https://a.example/1"
+    item = NewItem(url, "T", "t", "s", None, html, NOW)
+    try:
+        ids = store.items.add([item], NOW)
+        stored = store.items.get(ids[url])
+        assert stored is not None and stored.summary == "Hi there & more"
+        undrafted = store.items.undrafted(NOW - timedelta(days=1))
+        assert [i.summary for i in undrafted] == [stored.summary]
+    finally:
+        store.close()

@@ -21,7 +21,15 @@ from hypothesis import strategies as st
 
 from goodwill.errors import ParseError
 from goodwill.feeds import ParsedFeed, parse_feed
-from goodwill.html import html_to_text, looks_like_html, truncate_words
+from goodwill.html import (
+    SUMMARY_HTML_MAX_CHARS,
+    SUMMARY_MAX_CHARS,
+    html_to_text,
+    looks_like_html,
+    summary_html,
+    summary_text,
+    truncate_words,
+)
 
 DATA = Path(__file__).parent / "data" / "feeds"
 GOLDEN_NOW = datetime(2025, 3, 10, tzinfo=UTC)
@@ -339,6 +347,54 @@ def test_html_to_text_max_chars_cuts_at_a_word() -> None:
     assert html_to_text("<p>one two three four</p>", max_chars=12) == "one two…"
     assert html_to_text("short", max_chars=12) == "short"
     assert len(html_to_text("x" * 50, max_chars=10)) == 10
+
+
+# --- summaries: kept as HTML, read as text -------------------------------------------------------
+
+_MARKUP = st.sampled_from(
+    [
+        *("<p>", "</p>", "<br>", "<a href='javascript:x'>", "</a>", "<script>", "</script>"),
+        *("<!--", "-->", "<![CDATA[", "]]>", "&amp;", "&lt;b&gt;", "&", "<", ">"),
+        *(" ", "\n", "word", "été"),
+    ]
+)
+_FRAGMENTS = st.lists(_MARKUP, max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_FRAGMENTS, st.integers(min_value=1, max_value=400))
+def test_a_kept_summary_reads_as_the_text_of_the_feed_html(fragment: str, times: int) -> None:
+    """What ``summary_html`` keeps, short fragments as written and whole articles as escaped
+    text, reads back as exactly the text the feed's HTML makes: nothing gained or lost by
+    keeping HTML instead of text."""
+    raw = fragment * times
+    kept = summary_html(raw)
+    assert summary_text(kept) == html_to_text(raw, SUMMARY_MAX_CHARS)
+    if len(raw) <= SUMMARY_HTML_MAX_CHARS:
+        assert kept == raw
+    else:  # made text at once, escaped: no markup kept, and small
+        assert "<" not in kept and len(kept) <= 5 * SUMMARY_MAX_CHARS
+
+
+def test_an_entrys_summary_is_kept_as_html_and_read_as_text() -> None:
+    article = "<p>" + "A long paragraph of a whole article. " * 200 + "</p>"
+    body = (
+        '<rss version="2.0"><channel><title>T</title>'
+        "<item><title>Short</title><link>https://example.com/1</link>"
+        "<description>&lt;p&gt;Hi &lt;script&gt;alert(1)&lt;/script&gt;"
+        "&lt;a href='javascript:x'&gt;there&lt;/a&gt;&lt;/p&gt;</description></item>"
+        "<item><title>Long</title><link>https://example.com/2</link>"
+        f"<description><![CDATA[{article}]]></description></item>"
+        "</channel></rss>"
+    ).encode()
+    short, long = parse_feed(body, url="https://example.com/feed").entries
+    assert (
+        short.summary_html == "<p>Hi <script>alert(1)</script><a href='javascript:x'>there</a></p>"
+    )
+    assert short.summary == "Hi there"
+    assert "<" not in long.summary_html and len(long.summary_html) <= SUMMARY_MAX_CHARS
+    assert long.summary == html_to_text(article, SUMMARY_MAX_CHARS)
+    assert long.summary.endswith("…")
 
 
 @pytest.mark.parametrize(

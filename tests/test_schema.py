@@ -4,14 +4,18 @@ PostgreSQL: a column, index or constraint added to one and not the other fails h
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event, text
 
 from goodwill.store import Store
 from goodwill.store.schema import metadata
@@ -87,3 +91,65 @@ def test_the_date_queries_read_the_age_index(tmp_path: Path) -> None:
                 assert "USING INDEX ix_items_brand_age (brand=? AND <expr>>?" in plan, plan
     finally:
         store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database no migration has run on (a new PostgreSQL database, dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    admin_url = str(request.getfixturevalue("postgres_database"))  # skips without a server
+    import psycopg
+
+    name = f"goodwill_migrate_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrate_to(engine: Engine, revision: str, *, down: bool = False) -> None:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(resources.files("goodwill") / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+def test_summaries_stored_as_text_read_the_same_once_kept_as_html(
+    empty_database_url: str,
+) -> None:
+    """Migration 0008 keeps summaries as HTML: those stored as plain text before are escaped,
+    so that they read back as the same text (markup-like text stays text), and going back
+    to 0007 gives the text again."""
+    texts = ["AT&T <picture> & &amp; 1 > 0 <b>kept</b>", "plain", "", "a < b & c;"]
+    engine = create_engine(empty_database_url)
+    try:
+        _migrate_to(engine, "0007")
+        when = datetime(2026, 11, 1, tzinfo=UTC)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO items (brand, source, url, title, title_key, summary, "
+                    "published_at, fetched_at) VALUES ('b', 's', :url, 't', 't', :summary, "
+                    ":when, :when)"
+                ),
+                [
+                    {"url": f"https://a.example/{i}", "summary": t, "when": when}
+                    for i, t in enumerate(texts)
+                ],
+            )
+        _migrate_to(engine, "head")
+        store = Store(engine, "b")
+        read = {item.url: item.summary for item in store.items.latest(10)}
+        assert read == {f"https://a.example/{i}": t for i, t in enumerate(texts)}
+        _migrate_to(engine, "0007", down=True)
+        with engine.connect() as conn:
+            back = dict(conn.execute(text("SELECT url, summary FROM items")).all())
+        assert back == read
+    finally:
+        engine.dispose()

@@ -32,7 +32,14 @@ import fastfeedparser
 from lxml import etree
 
 from goodwill.errors import ParseError
-from goodwill.html import html_to_text, looks_like_html, truncate_words
+from goodwill.html import (
+    SUMMARY_MAX_CHARS,
+    html_to_text,
+    looks_like_html,
+    summary_html,
+    summary_text,
+    truncate_words,
+)
 
 __all__ = [
     "SUMMARY_MAX_CHARS",
@@ -42,8 +49,6 @@ __all__ = [
     "parse_feed",
 ]
 
-#: Summaries longer than this are cut at a word boundary (a post quotes a sentence, not a page).
-SUMMARY_MAX_CHARS = 1000
 #: A title longer than this is not a title; it is cut the same way.
 TITLE_MAX_CHARS = 1000
 AUTHOR_MAX_CHARS = 200
@@ -54,7 +59,9 @@ FUTURE_TOLERANCE = timedelta(days=2)
 
 
 class ParsedEntry(NamedTuple):
-    """One entry as Goodwill needs it; text fields are plain text, dates aware UTC.
+    """One entry as Goodwill needs it; text fields are plain text, dates aware UTC. The
+    summary is kept as HTML (``goodwill.html.summary_html``) and made text when read
+    (``summary``, at most ``SUMMARY_MAX_CHARS`` characters, cut at a word boundary).
 
     A named tuple, not a frozen dataclass: a parse worker makes fifty thousand of them in a
     large run, and a frozen dataclass sets each field through ``object.__setattr__``."""
@@ -62,9 +69,13 @@ class ParsedEntry(NamedTuple):
     link: str | None
     title: str
     author: str | None
-    summary: str
+    summary_html: str
     published: datetime | None
     guid: str | None
+
+    @property
+    def summary(self) -> str:
+        return summary_text(self.summary_html)
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,15 +377,15 @@ def _entry(
     now: datetime,
 ) -> ParsedEntry | None:
     title = _title_text(raw_title)
-    summary = html_to_text(raw_summary, SUMMARY_MAX_CHARS)
-    if not (link or title or summary):
+    kept = summary_html(raw_summary)
+    if not (link or title or summary_text(kept)):
         return None
     guid_text = _str(guid).strip() or None
     return ParsedEntry(
         link=link,
         title=title,
         author=author,
-        summary=summary,
+        summary_html=kept,
         published=_sane_date(published, now),
         guid=guid_text,
     )

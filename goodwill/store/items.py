@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, func, select
 
+from goodwill.html import summary_text
 from goodwill.models import Item
 from goodwill.store.schema import item_age, items
 
@@ -30,7 +31,7 @@ class NewItem(NamedTuple):
     title_key: str
     source: str
     author: str | None
-    summary: str
+    summary_html: str  # as ``goodwill.html.summary_html`` keeps it: made text when read
     published_at: datetime | None
 
 
@@ -54,14 +55,16 @@ def _item(row: Any) -> Item:
         title=row.title,
         source=row.source,
         author=row.author,
-        summary=row.summary,
+        summary=summary_text(row.summary_html),
         published_at=row.published_at,
         fetched_at=row.fetched_at,
         duplicate_of=row.duplicate_of,
     )
 
 
-_INSERT_COLUMNS = "brand, url, title, title_key, source, author, summary, published_at, fetched_at"
+_INSERT_COLUMNS = (
+    "brand, url, title, title_key, source, author, summary_html, published_at, fetched_at"
+)
 
 
 def _insert(
@@ -91,7 +94,7 @@ def _insert(
                     "title_key": n.title_key,
                     "source": n.source,
                     "author": n.author,
-                    "summary": n.summary,
+                    "summary_html": n.summary_html,
                     "published_at": n.published_at,
                     "fetched_at": fetched_at,
                 }
@@ -111,7 +114,7 @@ def _insert(
                 n.title_key,
                 n.source,
                 n.author,
-                n.summary,
+                n.summary_html,
                 stamp(n.published_at) if n.published_at is not None else None,
                 fetched,
             )

@@ -97,7 +97,8 @@ items = Table(
     Column("title", Text, nullable=False),
     Column("title_key", String(200), nullable=False),
     Column("author", Text),
-    Column("summary", Text, nullable=False, default=""),
+    # The feed's summary HTML, made plain text when an item is read (goodwill.html.summary_html).
+    Column("summary_html", Text, nullable=False, default=""),
     Column("published_at", UTCDateTime),
     Column("fetched_at", UTCDateTime, nullable=False),
     Column("duplicate_of", Integer, ForeignKey("items.id")),
