@@ -36,6 +36,7 @@ from goodwill.ingest_parse import (
     ready,
 )
 from goodwill.ingest_store import ItemPipeline
+from goodwill.pipes import widen_pipes
 from goodwill.store import NewItem, SourceState, Store
 
 __all__ = [
@@ -343,6 +344,7 @@ def _fetch_and_parse(
     starter: threading.Thread | None = None
     if workers is not None:
         executor = ProcessPoolExecutor(max_workers=PARSE_PROCESSES, mp_context=workers)
+        widen_pipes(executor)  # a body in one write, not in 64 KiB turns
         # Workers start with the first body, so a run where every feed answers 304 starts
         # none; when many feeds have no validators (new sources), bodies are sure to come and
         # the workers start now, while the first requests are on the wire.

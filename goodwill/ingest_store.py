@@ -33,6 +33,7 @@ from goodwill.linking import (
     link_in_process,
     start_process,
 )
+from goodwill.pipes import widen_pipes
 from goodwill.store import NewItem, Store
 
 __all__ = ["BATCH_ITEMS", "NEW_LISTED", "ItemPipeline"]
@@ -253,6 +254,7 @@ class _Links:
                 initializer=start_process,
                 initargs=(self._window,),
             )
+            widen_pipes(self._pool)
         batch = pickle.dumps((known, new), pickle.HIGHEST_PROTOCOL)
         self._sent.append(batch)
         try:

@@ -4,11 +4,13 @@ same per-feed failures, and a worker that dies costs no feed its items."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import multiprocessing
 import os
 import signal
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -21,6 +23,7 @@ import goodwill.ingest
 from goodwill.config import Config, Source, load_config
 from goodwill.events import RecordingSink
 from goodwill.ingest import PROCESS_MIN_FEEDS, IngestResult, ingest
+from goodwill.pipes import PIPE_BYTES, widen_pipes
 from goodwill.store import Store
 from tests.feedserver import FeedServer, Route
 
@@ -286,3 +289,27 @@ def test_overlapping_large_runs_restore_the_interval_when_the_last_ends() -> Non
     assert sys.getswitchinterval() == goodwill.ingest.GIL_SWITCH_INTERVAL
     second.__exit__(None, None, None)
     assert sys.getswitchinterval() == before
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are Linux's")
+def test_a_large_runs_worker_pipes_take_a_body_in_one_write() -> None:
+    """The parse workers' call and result pipes hold PIPE_BYTES, not Linux's 64 KiB: a feed's
+    body goes to a worker in one write instead of the two sides taking turns."""
+    executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        widen_pipes(executor)
+        ends = [
+            end
+            for queue in (executor._call_queue, executor._result_queue)  # type: ignore[attr-defined]
+            for end in (queue._reader, queue._writer)
+        ]
+        sizes = {fcntl.fcntl(end.fileno(), fcntl.F_GETPIPE_SZ) for end in ends}
+        assert sizes == {PIPE_BYTES}
+        assert executor.submit(len, b"x" * (3 * PIPE_BYTES)).result() == 3 * PIPE_BYTES
+    finally:
+        executor.shutdown()
+
+
+def test_widening_what_has_no_pipes_changes_nothing() -> None:
+    """Another Python may keep its queues elsewhere: then nothing is widened, nothing fails."""
+    widen_pipes(object())  # type: ignore[arg-type]
