@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
+import threading
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from prefect import serve as prefect_serve
 from prefect.events import DeploymentEventTrigger
+from prefect.exceptions import TerminationSignal
+from prefect.runner import Runner
 from prefect.schedules import Cron
 
 from flows.pipeline import cycle_flow, draft_flow, ingest_flow, publish_flow
@@ -96,9 +102,66 @@ def deployments(config_dir: Path) -> list[Any]:
 
 
 def serve(config_dir: Path, on_ready: Any = None) -> None:
-    """Serve every deployment until SIGINT/SIGTERM; the schedules stay active afterwards."""
+    """Serve every deployment until SIGINT/SIGTERM; the schedules stay active afterwards.
+
+    A SIGTERM while the deployments register and the runner starts is held until the runner
+    has started, and then stops it as a later one does (Prefect's runner stops gracefully once
+    started). Prefect's own handler, set when the runner begins to start, exits at once until
+    it has started, from wherever the main thread is; one test run in ten or so, that exit was
+    lost (the command served on until a second SIGTERM) or ended the process by SIGINT.
+    """
     deps = deployments(config_dir)
     if on_ready is not None:
         on_ready(deps)
-    # Schedules stay active when this process stops: a restart picks up where it left off.
-    prefect_serve(*deps, pause_on_shutdown=False)
+    with _HeldSigterm() as held:
+        # Schedules stay active when this process stops: a restart picks up where it left off.
+        runner = Runner(pause_on_shutdown=False)
+        for deployment in deps:
+            runner.add_deployment(deployment)
+        if held.requested:
+            return  # asked to stop before anything was served
+        with contextlib.suppress(KeyboardInterrupt, TerminationSignal):
+            asyncio.run(_run(runner, held))
+
+
+async def _run(runner: Runner, held: _HeldSigterm) -> None:
+    """``runner.start()``, with SIGTERM held until it has started."""
+    start = asyncio.ensure_future(runner.start())
+    await asyncio.sleep(0)  # start() has run to its first await: it has set its handler
+    prefect_handler = held.hold()
+    # Prefect offers no event for "started": its flag is read ten times a second meanwhile.
+    while not runner.started and not start.done():
+        await asyncio.sleep(0.1)
+    held.release(prefect_handler)
+    if held.requested and runner.started:
+        runner.handle_sigterm()  # the graceful stop a SIGTERM gets from now on
+    await start
+
+
+class _HeldSigterm:
+    """While entered (in the main thread), a SIGTERM is recorded in ``requested``, not acted
+    on; the handler before is restored on leaving."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._active = threading.current_thread() is threading.main_thread()
+        self._previous: Any = None
+
+    def _record(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+    def hold(self) -> Any:
+        """Record SIGTERMs from now on; returns the handler that was set."""
+        return signal.signal(signal.SIGTERM, self._record) if self._active else None
+
+    def release(self, handler: Any) -> None:
+        """Hand SIGTERMs to ``handler`` from now on."""
+        if self._active and handler is not None:
+            signal.signal(signal.SIGTERM, handler)
+
+    def __enter__(self) -> _HeldSigterm:
+        self._previous = self.hold()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release(self._previous)
