@@ -814,8 +814,8 @@ def _serve(config: Any, config_dir: Path, out: Output, ui: str | None) -> int:
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:
-        # Prefect's runner answers a SIGTERM that arrives before it has fully started with
-        # sys.exit(0): that is a clean stop too.
+        # Prefect's runner answers a SIGTERM before it has started with sys.exit(0): that is a
+        # clean stop too (flows.serve holds SIGTERM until then; this is the safety net).
         if exc.code not in (0, None):
             raise
     out.line("Stopped.")
