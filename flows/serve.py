@@ -107,8 +107,8 @@ def serve(config_dir: Path, on_ready: Any = None) -> None:
     A SIGTERM while the deployments register and the runner starts is held until the runner
     has started, and then stops it as a later one does (Prefect's runner stops gracefully once
     started). Prefect's own handler, set when the runner begins to start, exits at once until
-    it has started, from wherever the main thread is: in one run of the serve test in 13, that
-    exit was lost and the command served on until a second SIGTERM.
+    it has started, from wherever the main thread is, and the serve test saw that exit lost:
+    the command served on until a second SIGTERM.
     """
     deps = deployments(config_dir)
     if on_ready is not None:

@@ -32,17 +32,9 @@ import fastfeedparser
 from lxml import etree
 
 from goodwill.errors import ParseError
-from goodwill.html import (
-    SUMMARY_MAX_CHARS,
-    html_to_text,
-    looks_like_html,
-    summary_html,
-    summary_text,
-    truncate_words,
-)
+from goodwill.html import html_to_text, looks_like_html, summary_html, summary_text, truncate_words
 
 __all__ = [
-    "SUMMARY_MAX_CHARS",
     "TITLE_MAX_CHARS",
     "ParsedEntry",
     "ParsedFeed",
@@ -61,7 +53,7 @@ FUTURE_TOLERANCE = timedelta(days=2)
 class ParsedEntry(NamedTuple):
     """One entry as Goodwill needs it; text fields are plain text, dates aware UTC. The
     summary is kept as HTML (``goodwill.html.summary_html``) and made text when read
-    (``summary``, at most ``SUMMARY_MAX_CHARS`` characters, cut at a word boundary).
+    (``summary``, at most ``goodwill.html.SUMMARY_MAX_CHARS`` characters, cut at a word).
 
     A named tuple, not a frozen dataclass: a parse worker makes fifty thousand of them in a
     large run, and a frozen dataclass sets each field through ``object.__setattr__``."""

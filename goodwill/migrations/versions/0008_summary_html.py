@@ -1,10 +1,11 @@
 """items keep their summary as the feed's HTML, made plain text when read: summary_html
 
-Ingest made every item's summary plain text as it stored it, a tenth of a large run's CPU,
-while most items are never drafted and their text never read. The column now holds the feed's
-HTML fragment (a whole article is still made text at once, see ``goodwill.html.summary_html``)
-and an item's summary is made text when it is read. Summaries stored before are plain text:
-escaped here (``&``, ``<``, ``>``), they read back as exactly the same text.
+Ingest made every item's summary plain text as it stored it, the largest step of a parse
+worker after the parser itself, while most items are never drafted and their text never read.
+The column now holds the feed's HTML fragment (a whole article is still made text at once, see
+``goodwill.html.summary_html``) and an item's summary is made text when it is read. Summaries
+stored before are plain text: escaped here (``&``, ``<``, ``>``), they read back as exactly the
+same text.
 
 Revision ID: 0008
 Revises: 0007
