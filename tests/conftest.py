@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,13 +62,28 @@ def config_dir(tmp_path: Path, brand: str) -> Path:
     return target
 
 
+@contextmanager
+def _new_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server (dropped after)."""
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session (dropped at the end)."""
+def postgres_server() -> None:
+    """Skip (or, with GOODWILL_REQUIRE_POSTGRES, fail) when the test server is unreachable."""
     try:
         import psycopg
 
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+        psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3).close()
     except Exception as exc:  # no server on this machine
         if os.environ.get("GOODWILL_REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL required but unreachable at {POSTGRES_URL}: {exc}")
@@ -75,16 +91,20 @@ def postgres_database() -> Iterator[str]:
             f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__}); "
             "set GOODWILL_TEST_POSTGRES_URL"
         )
-    name = f"goodwill_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        from sqlalchemy import create_engine  # noqa: F401  (engines are disposed by tests)
 
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: None) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (dropped at the end)."""
+    with _new_postgres_database("goodwill_test") as url:
+        yield url
+
+
+@pytest.fixture
+def empty_postgres_database(postgres_server: None) -> Iterator[str]:
+    """A PostgreSQL database of its own for one test (migrations from the start)."""
+    with _new_postgres_database("goodwill_empty") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

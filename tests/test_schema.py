@@ -4,20 +4,18 @@ PostgreSQL: a column, index or constraint added to one and not the other fails h
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, text
 
 from goodwill.store import Store
+from goodwill.store.db import alembic_config
 from goodwill.store.schema import metadata
 
 
@@ -94,30 +92,16 @@ def test_the_date_queries_read_the_age_index(tmp_path: Path) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database no migration has run on (a new PostgreSQL database, dropped after)."""
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database no migration has run on."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    admin_url = str(request.getfixturevalue("postgres_database"))  # skips without a server
-    import psycopg
-
-    name = f"goodwill_migrate_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    return str(request.getfixturevalue("empty_postgres_database"))
 
 
 def _migrate_to(engine: Engine, revision: str, *, down: bool = False) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(resources.files("goodwill") / "migrations"))
     with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
+        (command.downgrade if down else command.upgrade)(alembic_config(conn), revision)
 
 
 def test_summaries_stored_as_text_read_the_same_once_kept_as_html(

@@ -87,6 +87,18 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
+def alembic_config(conn: Connection | None = None) -> Any:
+    """Alembic's configuration for Goodwill's migrations, run on ``conn`` (``migrations/env.py``
+    takes the connection it is given)."""
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(resources.files("goodwill") / "migrations"))
+    if conn is not None:
+        cfg.attributes["connection"] = conn
+    return cfg
+
+
 def migrate(engine: Engine) -> None:
     """Upgrade the schema to head, once per process, safely under concurrent starters."""
     key = str(engine.url)
@@ -95,14 +107,10 @@ def migrate(engine: Engine) -> None:
     with _migrate_lock:
         if key in _migrated:
             return
-        from alembic.config import Config as AlembicConfig
         from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
 
-        cfg = AlembicConfig()
-        location = resources.files("goodwill") / "migrations"
-        cfg.set_main_option("script_location", str(location))
-        head = ScriptDirectory.from_config(cfg).get_current_head()
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         try:
             with engine.begin() as conn:
                 if engine.dialect.name == "postgresql":
@@ -113,8 +121,7 @@ def migrate(engine: Engine) -> None:
                 if current != head:
                     from alembic import command
 
-                    cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
+                    command.upgrade(alembic_config(conn), "head")
         except DBAPIError as exc:
             raise StoreError(
                 f"cannot open the database {_redact(key)}: {_first_line(exc.orig)}"
