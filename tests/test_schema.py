@@ -111,6 +111,7 @@ def test_summaries_stored_as_text_read_the_same_once_kept_as_html(
     so that they read back as the same text (markup-like text stays text), and going back
     to 0007 gives the text again."""
     texts = ["AT&T <picture> & &amp; 1 > 0 <b>kept</b>", "plain", "", "a < b & c;"]
+    texts += [f"item {i} <i>& more</i>" for i in range(2_500)]  # the way down pages by 1,000
     engine = create_engine(empty_database_url)
     try:
         _migrate_to(engine, "0007")
@@ -129,7 +130,7 @@ def test_summaries_stored_as_text_read_the_same_once_kept_as_html(
             )
         _migrate_to(engine, "head")
         store = Store(engine, "b")
-        read = {item.url: item.summary for item in store.items.latest(10)}
+        read = {item.url: item.summary for item in store.items.latest(len(texts))}
         assert read == {f"https://a.example/{i}": t for i, t in enumerate(texts)}
         _migrate_to(engine, "0007", down=True)
         with engine.connect() as conn:

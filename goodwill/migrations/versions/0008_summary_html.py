@@ -34,8 +34,16 @@ def downgrade() -> None:
     from goodwill.html import summary_text
 
     conn = op.get_bind()
-    rows = conn.execute(sa.text("SELECT id, summary_html FROM items WHERE summary_html <> ''"))
-    texts = [{"id": id_, "text": summary_text(kept)} for id_, kept in rows]
-    if texts:
-        conn.execute(sa.text("UPDATE items SET summary_html = :text WHERE id = :id"), texts)
+    page = sa.text(
+        "SELECT id, summary_html FROM items WHERE id > :after AND summary_html <> '' "
+        "ORDER BY id LIMIT 1000"
+    )
+    after = 0
+    # A thousand rows at a time: a store of a million items is never read into memory at once.
+    while rows := conn.execute(page, {"after": after}).all():
+        conn.execute(
+            sa.text("UPDATE items SET summary_html = :text WHERE id = :id"),
+            [{"id": id_, "text": summary_text(kept)} for id_, kept in rows],
+        )
+        after = rows[-1][0]
     op.execute("ALTER TABLE items RENAME COLUMN summary_html TO summary")
