@@ -69,12 +69,16 @@ def _usage() -> tuple[float, float]:
     return cpu, ru.ru_maxrss / 1024
 
 
+# Whether the kernel lists each thread's children (CONFIG_PROC_CHILDREN): looked up once.
+_HAS_CHILDREN_FILES = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists()
+
+
 def _descendants(root: int) -> list[int]:
     """``root`` and every process below it. Read from each thread's ``children`` file, a few
     small reads, where a scan of every process's ``stat`` cost milliseconds of CPU a sample,
     taken from the cores of a contender that keeps both busy (Goodwill's first pass); the scan
     where the kernel has no ``children`` files."""
-    if not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists():
+    if not _HAS_CHILDREN_FILES:
         return _descendants_by_scan(root)
     found, todo = [], [root]
     while todo:
