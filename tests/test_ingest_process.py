@@ -292,8 +292,8 @@ def test_overlapping_large_runs_restore_the_interval_when_the_last_ends() -> Non
 
 
 @pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are Linux's")
-def test_a_large_runs_worker_pipes_take_a_body_in_one_write() -> None:
-    """The parse workers' call and result pipes hold PIPE_BYTES, not Linux's 64 KiB: a feed's
+def test_widened_worker_pipes_take_a_body_in_one_write() -> None:
+    """An executor's call and result pipes, widened, hold PIPE_BYTES, not Linux's 64 KiB: a feed's
     body goes to a worker in one write instead of the two sides taking turns."""
     executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     try:
